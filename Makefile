@@ -1,0 +1,39 @@
+# Two entry points for a fresh machine (see README):
+#   make demo   set up and run the planner on the embedded demo city
+#   make test   set up and run the checks and the test suite
+# Both are idempotent: the virtual environment is (re)built only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup lint docs clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/planner validate data/demo/scenario.toml
+	$(BIN)/planner run data/demo/scenario.toml --out runs/demo --overwrite
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+docs: $(STAMP)
+	$(BIN)/python -m planner.docs
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m planner.docs --check
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,211 @@
+"""Command line: ``planner validate``, ``planner run``, ``planner norms`` (命令行)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from planner.errors import PlannerError, ValidationFailed
+from planner.scenario import Scenario
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="School seat planner: seat demand, gaps and siting for compulsory education "
+    "(义务教育学位规划).",
+)
+console = Console(stderr=False)
+err = Console(stderr=True)
+
+ScenarioArg = Annotated[
+    Path, typer.Argument(help="Scenario TOML file, e.g. data/demo/scenario.toml")
+]
+StrictOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--strict/--no-strict", help="Refuse inputs with errors (default: the scenario's `strict`)."
+    ),
+]
+
+
+def _fail(exc: BaseException) -> None:
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
+    )
+
+
+def _load(scenario_path: Path, strict: bool | None):
+    from planner.io.load import load_inputs
+    from planner.io.norms import load_norms
+    from planner.io.scenario import read_scenario
+
+    sc = read_scenario(scenario_path)
+    norms_ref = sc.norms
+    cand = sc.base_dir / norms_ref
+    if norms_ref.endswith(".toml") and cand.exists():
+        norms_ref = str(cand)
+    norms = load_norms(norms_ref, overrides=sc.norms_override or None)
+    names = [n for n, _ in sc.inputs.items()]
+    with _progress() as prog:
+        task = prog.add_task("reading inputs", total=len(names))
+
+        inputs = load_inputs(
+            sc,
+            strict=strict,
+            on_input=lambda name: prog.update(task, advance=1, description=f"read {name}"),
+        )
+    return sc, norms, inputs
+
+
+def _print_report(inputs, max_lines: int = 60) -> None:
+    t = Table(title="Inputs 输入数据", show_lines=False)
+    for c in ("input", "file", "rows", "errors", "warnings"):
+        t.add_column(c, justify="right" if c in {"rows", "errors", "warnings"} else "left")
+    for _, r in inputs.summary().iterrows():
+        t.add_row(r["input"], r["file"], str(r["rows"]), str(r["errors"]), str(r["warnings"]))
+    console.print(t)
+    console.print(f"compute CRS: {inputs.compute_crs.name} ({inputs.compute_crs.to_string()})")
+    probs = inputs.report.problems
+    if not probs:
+        console.print("[bold green]No problems found.[/] 未发现数据问题。")
+        return
+    style = {"error": "red", "warning": "yellow", "info": "cyan"}
+    rank = {"error": 0, "warning": 1, "info": 2}
+    ordered = sorted(probs, key=lambda p: (rank[p.severity], p.file, p.row or 0))
+    for p in ordered[:max_lines]:
+        console.print(f"[{style[p.severity]}]{escape(str(p))}[/]", highlight=False, soft_wrap=True)
+    if len(probs) > max_lines:
+        console.print(f"… {len(probs) - max_lines} more (see validation.csv of a run)")
+    console.print(
+        f"{len(inputs.report.errors)} error(s), {len(inputs.report.warnings)} warning(s), "
+        f"{len(probs) - len(inputs.report.errors) - len(inputs.report.warnings)} note(s)."
+    )
+
+
+@app.command()
+def validate(scenario: ScenarioArg, strict: StrictOpt = None) -> None:
+    """Load and validate every input of SCENARIO; print a summary and every problem found.
+
+    Exit code 0 when no error was found (warnings allowed), 1 when errors were found,
+    2 when the scenario itself cannot be read.
+    """
+    try:
+        _sc, _norms, inputs = _load(scenario, strict)
+    except ValidationFailed as exc:
+        err.print(escape(str(exc)), highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    except PlannerError as exc:
+        _fail(exc)
+    _print_report(inputs)
+    if inputs.report.errors:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: runs/<scenario name>-<time>). Must not exist."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    strict: StrictOpt = None,
+) -> None:
+    """Run the planner on SCENARIO and write every output to a fresh folder."""
+    from planner.io.run_output import write_run
+    from planner.run import compute
+
+    t0 = time.perf_counter()
+    try:
+        sc, norms, inputs = _load(scenario, strict)
+        t_load = time.perf_counter() - t0
+        if inputs.report.errors:
+            err.print(
+                f"[yellow]{len(inputs.report.errors)} input error(s) found; running anyway "
+                "(use --strict to refuse). See validation.csv in the output.[/]"
+            )
+        with _progress() as prog:
+            task = prog.add_task("computing", total=None)
+            result = compute(inputs, norms, on_step=lambda s: prog.update(task, description=s))
+            prog.update(task, description="computed", total=1, completed=1)
+        target = out or _default_out(sc)
+        t1 = time.perf_counter()
+        write_run(result, target, overwrite=overwrite, timings={"load_inputs": t_load})
+        t_write = time.perf_counter() - t1
+    except ValidationFailed as exc:
+        err.print(escape(str(exc)), highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    except PlannerError as exc:
+        _fail(exc)
+    city = result.tables["norm_requirement_city"]
+    t = Table(title=f"{sc.name}: seats required by the per-thousand norm, {sc.base_year}")
+    for c in ("stage", "population", "norm_seats"):
+        t.add_column(c, justify="right")
+    for _, r in city.iterrows():
+        t.add_row(r["stage"], f"{r['population']:,}", f"{r['norm_seats']:,}")
+    console.print(t)
+    total = time.perf_counter() - t0
+    console.print(
+        f"outputs written to [bold]{target}[/] in {total:.1f} s "
+        f"(load {t_load:.1f} s, write {t_write:.1f} s)"
+    )
+
+
+def _default_out(sc: Scenario) -> Path:
+    stem = Path(sc.source_file).stem
+    return Path("runs") / f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+@app.command()
+def norms(
+    name: Annotated[
+        str | None, typer.Argument(help="Norms name or TOML path; omit to list them.")
+    ] = None,
+) -> None:
+    """List the bundled norms files, or show every entry of one with its source."""
+    from planner.io.norms import available_norms, load_norms
+
+    try:
+        if name is None:
+            for n in available_norms():
+                console.print(n)
+            return
+        nm = load_norms(name)
+    except PlannerError as exc:
+        _fail(exc)
+    t = Table(title=f"norms: {name}")
+    for c in ("key", "value", "unit", "zh", "source"):
+        t.add_column(c, overflow="fold")
+    for _, r in nm.to_frame().iterrows():
+        t.add_row(str(r["key"]), str(r["value"]), str(r["unit"]), str(r["zh"]), str(r["source"]))
+    console.print(t)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    """Entry point for ``python -m planner``."""
+    app(prog_name="planner")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

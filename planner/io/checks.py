@@ -1,0 +1,445 @@
+"""Checks across inputs (跨表校验): references, locations, years, stages.
+
+Pure functions on canonical tables (each with its ``_row`` column). They return
+new tables (unit ids filled in from locations, per-stage school columns
+derived) and the problems found; nothing is read or written here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner.errors import Problem
+from planner.io.canonical import RowReporter
+
+__all__ = ["cross_check", "derive_school_stages", "STAGE_GRADES"]
+
+#: grades taught in each stage (primary 1–6, junior 7–9)
+STAGE_GRADES = {"primary": range(1, 7), "junior": range(7, 10)}
+#: which stage columns a school type has
+SCHOOL_STAGES = {
+    "primary": ("primary",),
+    "junior": ("junior",),
+    "nine_year": ("primary", "junior"),
+    "twelve_year": ("primary", "junior"),
+}
+#: pupils per class above which a record is almost surely a typing error
+IMPLAUSIBLE_CLASS_SIZE = 90
+#: tolerated relative difference between the age table and the population totals
+AGE_TOTAL_TOLERANCE = 0.02
+
+
+def _reporter(file: str, df: pd.DataFrame, id_col: str | None) -> RowReporter:
+    ids = df[id_col].astype("string") if id_col and id_col in df.columns else None
+    return RowReporter(file, df["_row"].to_numpy(), ids)
+
+
+def derive_school_stages(schools: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Fill ``classes_<stage>`` / ``students_<stage>`` from the single-stage columns.
+
+    A primary school's ``classes`` become ``classes_primary`` and so on; nine- and
+    twelve-year schools must give the per-stage columns (小学部 / 初中部).
+    """
+    s = schools.copy()
+    rep = _reporter(file, s, "school_id")
+    for stage in ("primary", "junior"):
+        single = s["stage"] == stage
+        for what in ("classes", "students"):
+            col = f"{what}_{stage}"
+            fill = single & s[col].isna()
+            s.loc[fill, col] = s.loc[fill, what]
+            other = "junior" if stage == "primary" else "primary"
+            wrong = single & s[f"{what}_{other}"].fillna(0).gt(0)
+            rep.report(
+                wrong,
+                f"{what}_{other}",
+                f"a {stage} school with {other} {what}",
+                f"check 学段 (stage) of this school, or clear the {other} columns",
+                "stage_mismatch",
+                severity="warning",
+            )
+    multi = s["stage"].isin(["nine_year", "twelve_year"])
+    nosplit = multi & s["classes_primary"].isna() & s["classes_junior"].isna()
+    rep.report(
+        nosplit,
+        "classes",
+        lambda p: f"a {s['stage'].iloc[p]} school without per-stage classes",
+        "give 小学部班级数 / 初中部班级数 and 小学部在校生数 / 初中部在校生数 (classes_primary, "
+        "classes_junior, students_primary, students_junior)",
+        "missing_stage_split",
+    )
+    for stage in ("primary", "junior"):
+        for what in ("classes", "students"):
+            col = f"{what}_{stage}"
+            teaches = s["stage"].map(lambda v, st=stage: st in SCHOOL_STAGES.get(v, ()))
+            # a stage the school does not teach has 0; a bad value in a taught stage stays NA
+            s[col] = s[col].astype("Int64").where(teaches.astype(bool), 0)
+    return s.drop(columns=["classes", "students"]), rep.problems
+
+
+def cross_check(
+    tables: Mapping[str, pd.DataFrame],
+    files: Mapping[str, str],
+    base_year: int,
+) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Check the inputs against each other.
+
+    Parameters
+    ----------
+    tables : mapping
+        Canonical tables by input name (``units``, ``schools`` …), each with ``_row``.
+    files : mapping
+        The file label of each input, used in messages.
+    base_year : int
+        The scenario's base year.
+
+    Returns
+    -------
+    tables : dict
+        Updated tables: ``unit_id`` filled in from locations for schools, developments
+        and sites; per-stage class and pupil columns for schools.
+    problems : list of Problem
+    """
+    out = dict(tables)
+    problems: list[Problem] = []
+    units = out.get("units")
+    unit_ids = set(units["unit_id"].dropna()) if units is not None else set()
+
+    if units is not None and len(units):
+        problems += _check_unit_overlaps(units, files["units"])
+
+    # -- point inputs: locate in units -------------------------------------------------
+    for name, id_col in (
+        ("schools", "school_id"),
+        ("developments", "dev_id"),
+        ("sites", "site_id"),
+    ):
+        df = out.get(name)
+        if df is None or units is None:
+            continue
+        df, probs = _locate(df, units, files[name], id_col, unit_ids)
+        out[name] = df
+        problems += probs
+
+    # -- unit references in tabular inputs ---------------------------------------------
+    for name in ("population", "population_by_age", "births"):
+        df = out.get(name)
+        if df is None or units is None:
+            continue
+        rep = _reporter(files[name], df, "unit_id")
+        unknown = df["unit_id"].notna() & ~df["unit_id"].isin(unit_ids)
+        rep.report(
+            unknown,
+            "unit_id",
+            lambda p, d=df: f"unit '{d['unit_id'].iloc[p]}' is not in the units file",
+            f"use a unit_id from {files['units']}, or add the unit there",
+            "unknown_unit",
+        )
+        problems += rep.problems
+        # age tables are census-like snapshots: gaps between them are expected
+        problems += _check_years(
+            df, files[name], "unit_id", base_year, name, gaps=name != "population_by_age"
+        )
+
+    pop = out.get("population")
+    if pop is not None and units is not None:
+        have = set(pop.loc[pop["year"] == base_year, "unit_id"].dropna())
+        for uid in sorted(unit_ids - have):
+            problems.append(
+                Problem(
+                    files["population"],
+                    f"unit '{uid}' has no population for the base year {base_year}",
+                    "add the row; the latest earlier year is used meanwhile",
+                    severity="warning",
+                    id=str(uid),
+                    column="population",
+                    code="missing_base_year",
+                )
+            )
+
+    age = out.get("population_by_age")
+    if age is not None:
+        problems += _check_age_table(age, pop, files["population_by_age"])
+
+    # -- schools ------------------------------------------------------------------------
+    schools = out.get("schools")
+    if schools is not None:
+        schools, probs = derive_school_stages(schools, files["schools"])
+        problems += probs
+        problems += _check_schools(schools, files["schools"], base_year)
+        out["schools"] = schools
+
+    enr = out.get("enrolment")
+    if enr is not None:
+        problems += _check_enrolment(enr, schools, files["enrolment"], base_year)
+
+    dev = out.get("developments")
+    if dev is not None:
+        rep = _reporter(files["developments"], dev, "dev_id")
+        rep.report(
+            dev["completion_year"].notna() & (dev["completion_year"] <= base_year),
+            "completion_year",
+            lambda p: (
+                f"completed in {dev['completion_year'].iloc[p]}, not after the base year "
+                f"{base_year}"
+            ),
+            "its residents are presumably in the base-year population already; remove it or "
+            "correct the year, otherwise they are counted twice",
+            "development_in_past",
+            severity="warning",
+        )
+        problems += rep.problems
+    return out, problems
+
+
+def _check_unit_overlaps(units: gpd.GeoDataFrame, file: str) -> list[Problem]:
+    geoms = units.geometry[units.geometry.notna()]
+    if len(geoms) < 2:
+        return []
+    from planner.io.crs import choose_compute_crs
+
+    cx = geoms.representative_point().x.to_numpy()
+    metric = geoms.to_crs(choose_compute_crs(cx))
+    total = float(metric.area.sum())
+    union = float(metric.union_all().area)
+    if total > 0 and (total - union) / total > 0.005:
+        return [
+            Problem(
+                file,
+                f"unit polygons overlap ({(total - union) / 1e6:.2f} km² counted twice)",
+                "each place should belong to one planning unit; fix the boundaries",
+                severity="warning",
+                column="geometry",
+                code="units_overlap",
+            )
+        ]
+    return []
+
+
+def _locate(
+    df: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    file: str,
+    id_col: str,
+    unit_ids: set,
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    rep = _reporter(file, df, id_col)
+    df = df.copy()
+    given = df["unit_id"].notna()
+    unknown = given & ~df["unit_id"].isin(unit_ids)
+    rep.report(
+        unknown,
+        "unit_id",
+        lambda p: f"unit '{df['unit_id'].iloc[p]}' is not in the units file",
+        "use a unit_id from the units file, or leave it empty to locate by position",
+        "unknown_unit",
+    )
+    has_geom = df.geometry.notna() & ~df.geometry.is_empty
+    pts = gpd.GeoDataFrame(
+        {"_pos": np.arange(len(df))},
+        geometry=df.geometry.where(has_geom).representative_point(),
+        crs=df.crs,
+    )[has_geom.to_numpy()]
+    hit = gpd.sjoin(pts, units[["unit_id", "geometry"]], how="left", predicate="within")
+    hit = hit.sort_values(["_pos", "unit_id"]).drop_duplicates("_pos")
+    located = pd.Series(pd.NA, index=range(len(df)), dtype="string")
+    located.iloc[hit["_pos"].to_numpy()] = hit["unit_id"].astype("string").to_numpy()
+    outside = has_geom.to_numpy() & located.isna().to_numpy()
+    coords = df.geometry.where(has_geom).representative_point()
+    rep.report(
+        outside,
+        "geometry",
+        lambda p: (
+            f"location ({coords.iloc[p].x:.5f}, {coords.iloc[p].y:.5f}) is outside "
+            "every planning unit"
+        ),
+        "check the coordinates (swapped longitude/latitude? declared crs, e.g. GCJ-02?) or "
+        "extend the units",
+        "outside_units",
+    )
+    fill = ~given.to_numpy() & located.notna().to_numpy()
+    df.loc[fill, "unit_id"] = located[fill].to_numpy()
+    return df, rep.problems
+
+
+def _check_years(
+    df: pd.DataFrame, file: str, key: str, base_year: int, name: str, gaps: bool = True
+) -> list[Problem]:
+    probs: list[Problem] = []
+    rep = _reporter(file, df, key)
+    later = df["year"].notna() & (df["year"] > base_year)
+    rep.report(
+        later,
+        "year",
+        lambda p: f"year {df['year'].iloc[p]} is after the base year {base_year}",
+        "observations after the base year are ignored; raise base_year in the scenario if "
+        "they are real",
+        "year_after_base",
+        severity="warning",
+    )
+    probs += rep.problems
+    d = df.loc[df["year"].notna(), [key, "year", "_row"]]
+    if d.empty:
+        return probs
+    # years out of order within a unit, in file order
+    d = d.sort_values("_row")
+    back = d.groupby(key, sort=False)["year"].diff() < 0
+    n_back = int(back.sum())
+    if n_back:
+        first = d.loc[back].iloc[0]
+        probs.append(
+            Problem(
+                file,
+                f"years out of order in {n_back} place(s) (first: {first[key]} at row "
+                f"{int(first['_row'])}, year {int(first['year'])} after a later year)",
+                "harmless: rows are sorted by year on load; check for a typing error in the year",
+                severity="info",
+                row=int(first["_row"]),
+                id=str(first[key]),
+                column="year",
+                code="years_out_of_order",
+            )
+        )
+    if not gaps:
+        return probs
+    years = d[[key, "year"]].drop_duplicates()
+    span = years.groupby(key)["year"].agg(["min", "max", "count"])
+    gaps = span[(span["max"] - span["min"] + 1) > span["count"]]
+    for uid, r in gaps.head(20).iterrows():
+        have = set(years.loc[years[key] == uid, "year"].astype(int))
+        missing = [y for y in range(int(r["min"]), int(r["max"]) + 1) if y not in have]
+        probs.append(
+            Problem(
+                file,
+                f"{name} of {uid}: years missing in the series: "
+                + ", ".join(map(str, missing[:10])),
+                "fill in the missing years; forecasts interpolate over gaps otherwise",
+                severity="warning",
+                id=str(uid),
+                column="year",
+                code="year_gap",
+            )
+        )
+    return probs
+
+
+def _check_age_table(age: pd.DataFrame, pop: pd.DataFrame | None, file: str) -> list[Problem]:
+    rep = _reporter(file, age, "unit_id")
+    bad = age["age_hi"].notna() & age["age_lo"].notna() & (age["age_hi"] < age["age_lo"])
+    rep.report(
+        bad,
+        "age_hi",
+        lambda p: f"age_hi {age['age_hi'].iloc[p]} is below age_lo {age['age_lo'].iloc[p]}",
+        "age groups run from age_lo to age_hi inclusive",
+        "bad_age_group",
+    )
+    probs = rep.problems
+    if pop is not None and len(age):
+        a = age.loc[age["sex"] != "total"] if (age["sex"] != "total").any() else age
+        sums = a.groupby(["unit_id", "year"])["population"].sum().rename("by_age")
+        tot = pop.groupby(["unit_id", "year"])["population"].sum().rename("total")
+        j = pd.concat([sums, tot], axis=1, join="inner").dropna()
+        j = j[j["total"] > 0]
+        rel = (j["by_age"] - j["total"]).abs() / j["total"]
+        for (uid, yr), r in rel[rel > AGE_TOTAL_TOLERANCE].head(20).items():
+            probs.append(
+                Problem(
+                    file,
+                    f"the age table sums to {int(j.loc[(uid, yr), 'by_age'])} for unit {uid} in "
+                    f"{yr}, but the population total is {int(j.loc[(uid, yr), 'total'])} "
+                    f"({r:.1%} apart)",
+                    "check both files; the age shares are used, scaled to the total",
+                    severity="warning",
+                    id=str(uid),
+                    column="population",
+                    code="age_total_mismatch",
+                )
+            )
+    return probs
+
+
+def _check_schools(s: pd.DataFrame, file: str, base_year: int) -> list[Problem]:
+    rep = _reporter(file, s, "school_id")
+    for stage in ("primary", "junior"):
+        c, p = s[f"classes_{stage}"], s[f"students_{stage}"]
+        rep.report(
+            (p.fillna(0) > 0) & c.notna() & (c == 0),
+            f"classes_{stage}",
+            lambda i, p=p, stage=stage: f"{int(p.iloc[i])} {stage} pupils but zero classes",
+            "enter the number of classes (班级数); capacity is counted by classes",
+            "pupils_without_classes",
+        )
+        size = p.astype("Float64") / c.astype("Float64").where(c > 0)
+        rep.report(
+            size.fillna(0) > IMPLAUSIBLE_CLASS_SIZE,
+            f"students_{stage}",
+            lambda i, size=size: f"{size.iloc[i]:.0f} pupils per class is implausible",
+            "check 在校生数 and 班级数 for a typing error",
+            "implausible_class_size",
+            severity="warning",
+        )
+    planned = s["status"].isin(["planned", "under_construction"])
+    rep.report(
+        planned & s["opening_year"].isna(),
+        "opening_year",
+        "a planned school without an opening year",
+        "give 开办年份 (opening_year); until then it is not counted as supply",
+        "missing_opening_year",
+        severity="warning",
+    )
+    rep.report(
+        (s["status"] == "existing") & s["opening_year"].notna() & (s["opening_year"] > base_year),
+        "opening_year",
+        lambda i: f"an existing school opening in {s['opening_year'].iloc[i]}, after the base year",
+        "set its status to 规划 (planned) or 在建 (under construction), or fix the year",
+        "existing_opens_later",
+        severity="warning",
+    )
+    return rep.problems
+
+
+def _check_enrolment(
+    enr: pd.DataFrame, schools: pd.DataFrame | None, file: str, base_year: int
+) -> list[Problem]:
+    rep = _reporter(file, enr, "school_id")
+    probs: list[Problem] = []
+    if schools is not None:
+        known = set(schools["school_id"].dropna())
+        rep.report(
+            enr["school_id"].notna() & ~enr["school_id"].isin(known),
+            "school_id",
+            lambda p: f"school '{enr['school_id'].iloc[p]}' is not in the schools file",
+            "use a school_id from the schools file (学校代码), or add the school there",
+            "unknown_school",
+        )
+        stage = enr["school_id"].map(schools.set_index("school_id")["stage"].to_dict())
+        wrong = (
+            ((stage == "primary") & (enr["grade"] > 6)) | ((stage == "junior") & (enr["grade"] < 7))
+        ).fillna(False)
+        rep.report(
+            wrong,
+            "grade",
+            lambda p: f"grade {enr['grade'].iloc[p]} in a {stage.iloc[p]} school",
+            "grades 1–6 are primary, 7–9 junior; check the grade or the school's 学段",
+            "grade_stage_mismatch",
+        )
+        c = enr["classes"]
+        rep.report(
+            (enr["students"].fillna(0) > 0) & c.notna() & (c == 0),
+            "classes",
+            lambda p: (
+                f"{enr['students'].iloc[p]} pupils in grade {enr['grade'].iloc[p]} but zero classes"
+            ),
+            "enter the number of classes of that grade",
+            "pupils_without_classes",
+        )
+    probs += rep.problems
+    key = enr.assign(
+        _k=enr["school_id"].astype("string") + " grade " + enr["grade"].astype("string")
+    )
+    probs += _check_years(key, file, "_k", base_year, "enrolment")
+    return probs

@@ -1,0 +1,147 @@
+"""Write a run's outputs and its manifest (输出成果与运行清单)."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pyogrio
+
+from planner.io.writers import (
+    OutputFolder,
+    localise,
+    output_labels,
+    write_csv,
+    write_excel,
+    write_json,
+)
+from planner.run import RunResult
+
+__all__ = ["write_run", "file_sha256", "package_versions"]
+
+#: packages whose versions go into the manifest
+MANIFEST_PACKAGES = (
+    "planner",
+    "numpy",
+    "pandas",
+    "geopandas",
+    "shapely",
+    "pyproj",
+    "pyogrio",
+    "scipy",
+    "scikit-learn",
+    "statsmodels",
+    "highspy",
+    "folium",
+    "pydantic",
+    "openpyxl",
+)
+
+#: Excel sheet names (Chinese) of the result tables
+SHEETS = {
+    "norm_requirement": "千人指标学位需求",
+    "norm_requirement_city": "全市合计",
+    "norms": "采用标准",
+    "inputs_summary": "输入数据概况",
+    "validation": "数据问题清单",
+}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file (streamed)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a result depends on."""
+    out = {"python": platform.python_version()}
+    for name in MANIFEST_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _input_files(result: RunResult) -> list[Path]:
+    sc = result.inputs.scenario
+    files = []
+    for name, _spec in sc.inputs.items():
+        p = sc.input_path(name)
+        files.append(p)
+        if p.suffix.lower() == ".shp":
+            files += [
+                p.with_suffix(s)
+                for s in (".dbf", ".shx", ".prj", ".cpg")
+                if p.with_suffix(s).exists()
+            ]
+    return files
+
+
+def write_run(
+    result: RunResult,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    timings: dict[str, float] | None = None,
+) -> Path:
+    """Write every output of a run to ``out_dir``, atomically.
+
+    Files: the result tables as tidy CSV (English headers), ``results.xlsx`` (Chinese
+    headers with units, one sheet per table, frozen header row), the canonical inputs
+    (``inputs/``: spatial layers in one WGS84 GeoPackage, tables as CSV), the
+    validation report, the norms in force and ``manifest.json`` (scenario, input file
+    hashes, package versions, timings).
+    """
+    sc = result.inputs.scenario
+    inputs = _input_files(result)
+    protect = [*inputs, Path(sc.source_file)]
+    with OutputFolder(out_dir, protect=protect, overwrite=overwrite) as tmp:
+        labels = output_labels()
+        tables = dict(result.tables)
+        tables["norms"] = result.norms.to_frame()
+        tables["inputs_summary"] = result.inputs.summary()
+        tables["validation"] = result.inputs.report.to_frame()
+        for name, df in tables.items():
+            write_csv(df, tmp / f"{name}.csv")
+        write_excel(
+            {SHEETS.get(k, k): localise(v, labels) for k, v in tables.items()},
+            tmp / "results.xlsx",
+        )
+        canon = tmp / "inputs"
+        canon.mkdir()
+        for name, df in result.inputs.tables.items():
+            if "geometry" in df.columns:
+                pyogrio.write_dataframe(df, canon / "inputs.gpkg", layer=name, driver="GPKG")
+            else:
+                write_csv(df, canon / f"{name}.csv")
+        manifest = {
+            "planner_manifest": 1,
+            "scenario": {"file": str(Path(sc.source_file).resolve()), **sc.model_dump(mode="json")},
+            "inputs": {
+                str(p): {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in inputs
+            },
+            "norms": result.norms.name,
+            "compute_crs": result.inputs.compute_crs.to_string()
+            if result.inputs.compute_crs
+            else None,
+            "problems": {
+                "errors": len(result.inputs.report.errors),
+                "warnings": len(result.inputs.report.warnings),
+            },
+            "versions": package_versions(),
+            "command": sys.argv,
+            "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "timings_s": {k: round(v, 3) for k, v in {**result.timings, **(timings or {})}.items()},
+            "outputs": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
+        }
+        write_json(manifest, tmp / "manifest.json")
+    return Path(out_dir)

@@ -1,0 +1,33 @@
+"""Locate and read the bundled data files: schema and norms (内置数据文件)."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+__all__ = ["data_dir", "schema_dir", "load_schema"]
+
+
+def data_dir(kind: str) -> Path:
+    """Folder of bundled data ``kind`` ("norms" or "schema").
+
+    In a wheel they are packaged as ``planner/_data/<kind>``; in a source checkout
+    (editable install) they are the repository's ``data/<kind>``.
+    """
+    packaged = resources.files("planner") / "_data" / kind
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "data" / kind
+
+
+def schema_dir() -> Path:
+    """Folder of the schema files (``inputs.toml``, ``outputs.toml``)."""
+    return data_dir("schema")
+
+
+def load_schema() -> dict[str, Any]:
+    """The parsed canonical input schema (``inputs.toml``)."""
+    with open(schema_dir() / "inputs.toml", "rb") as fh:
+        return tomllib.load(fh)

@@ -1,0 +1,209 @@
+"""Scenario: the one place every input, norm and assumption of a run is declared (情景配置).
+
+A scenario is a TOML file validated by the pydantic models below. An unknown key
+is an error naming the closest valid key; defaults live here and nowhere else
+(functions take ``None`` to mean "from the scenario"). Reading and writing the
+file is in :mod:`planner.io.scenario`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from planner.errors import ScenarioError, UnknownKeyError
+
+__all__ = [
+    "InputSpec",
+    "InputsSpec",
+    "Scenario",
+    "INPUT_NAMES",
+    "scenario_from_dict",
+]
+
+#: the canonical inputs, in load order (units first: later inputs are checked against them)
+INPUT_NAMES = (
+    "units",
+    "population",
+    "population_by_age",
+    "births",
+    "schools",
+    "enrolment",
+    "developments",
+    "sites",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class InputSpec(_Strict):
+    """How to read one input file.
+
+    Attributes
+    ----------
+    path : str
+        File path, relative to the scenario file's folder (or absolute).
+    crs : str, optional
+        Coordinate system of the coordinates in the file: ``"WGS84"``, ``"CGCS2000"``,
+        ``"GCJ-02"`` (Amap / Tencent exports) or ``"EPSG:NNNN"``. Required for CSV/XLSX
+        with longitude/latitude columns and for GIS files that carry no CRS.
+    encoding : str, optional
+        Text encoding (``"GBK"``, ``"UTF-8"``); detected when omitted.
+    layer : str, optional
+        GeoPackage layer.
+    sheet : str or int, optional
+        XLSX sheet name or 0-based index.
+    columns : dict, optional
+        Header mapping ``{"header in the file" = "canonical name"}`` for headers the
+        built-in aliases do not know.
+    """
+
+    path: str
+    crs: str | None = None
+    encoding: str | None = None
+    layer: str | None = None
+    sheet: str | int | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class InputsSpec(_Strict):
+    """The inputs of a scenario. Units, population and schools are required."""
+
+    units: InputSpec
+    population: InputSpec
+    population_by_age: InputSpec | None = None
+    births: InputSpec | None = None
+    schools: InputSpec
+    enrolment: InputSpec | None = None
+    developments: InputSpec | None = None
+    sites: InputSpec | None = None
+
+    def items(self) -> list[tuple[str, InputSpec]]:
+        """(name, spec) for every declared input, in load order."""
+        return [(n, getattr(self, n)) for n in INPUT_NAMES if getattr(self, n) is not None]
+
+
+class Scenario(_Strict):
+    """A planning scenario.
+
+    Attributes
+    ----------
+    name : str
+        Shown on every output.
+    description : str
+        Free text.
+    base_year : int
+        Last observed year (基期); the forecast starts the year after.
+    horizon : int
+        Last planning year (规划期末).
+    norms : str
+        A bundled norms name (``"guangdong"``, ``"zhongshan_urban"``) or a path to a
+        norms TOML file (relative to the scenario file).
+    norms_override : dict
+        Norm entries overridden for this scenario, by dotted key
+        (``"seats_per_thousand.primary" = 95``).
+    strict : bool
+        Refuse to run when the inputs have errors (default: warn and go on).
+    compute_crs : str
+        Metric CRS for distances and areas: ``"auto"`` picks the CGCS2000 3° Gauss–Krüger
+        zone of the data's median longitude (EPSG:4534–4554), or give ``"EPSG:4547"``.
+    inputs : InputsSpec
+        The input files.
+    """
+
+    name: str
+    description: str = ""
+    base_year: int = Field(ge=1990, le=2100)
+    horizon: int = Field(ge=1990, le=2150)
+    norms: str = "guangdong"
+    norms_override: dict[str, Any] = Field(default_factory=dict)
+    strict: bool = False
+    compute_crs: str = "auto"
+    inputs: InputsSpec
+
+    # set by the reader, never by the file
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    source_file: str = Field(default="<scenario>", exclude=True)
+
+    @model_validator(mode="after")
+    def _years_in_order(self) -> Scenario:
+        if self.horizon <= self.base_year:
+            raise ValueError(f"horizon ({self.horizon}) must be after base_year ({self.base_year})")
+        return self
+
+    def input_path(self, name: str) -> Path:
+        """Absolute path of an input file (relative paths are taken from the scenario's folder)."""
+        spec = getattr(self.inputs, name)
+        if spec is None:
+            raise ScenarioError(f"{self.source_file}: input '{name}' is not declared.")
+        p = Path(spec.path)
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def years(self) -> list[int]:
+        """Planning years from the base year to the horizon, inclusive."""
+        return list(range(self.base_year, self.horizon + 1))
+
+
+def _check_keys(data: Any, model: type[BaseModel], source: str, section: str = "") -> None:
+    """Raise UnknownKeyError for the first key the model does not know, naming the closest."""
+    if not isinstance(data, dict):
+        return
+    fields = {n: f for n, f in model.model_fields.items() if not f.exclude}
+    for key, value in data.items():
+        if key not in fields:
+            where = f"{source} [{section}]" if section else f"{source} (top level)"
+            raise UnknownKeyError(key, list(fields), where)
+        sub = _model_of(fields[key].annotation)
+        if sub is not None:
+            _check_keys(value, sub, source, f"{section}.{key}" if section else key)
+
+
+def _model_of(ann: Any) -> type[BaseModel] | None:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in getattr(ann, "__args__", ()) or ():
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def scenario_from_dict(
+    data: dict[str, Any], *, base_dir: Path | str = ".", source: str = "<scenario>"
+) -> Scenario:
+    """Validate a parsed scenario.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed TOML.
+    base_dir : path
+        Folder relative input paths are taken from.
+    source : str
+        The file name used in messages.
+
+    Raises
+    ------
+    UnknownKeyError
+        A key is unknown (the message names the closest valid key).
+    ScenarioError
+        A value has the wrong type or is out of range (every such problem is listed).
+    """
+    _check_keys(data, Scenario, source)
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+            lines.append(f"  {loc}: {err['msg']} (got {err.get('input')!r})")
+        raise ScenarioError(
+            f"{source}: {len(lines)} problem(s) in the scenario:\n" + "\n".join(lines)
+        ) from None
+    sc.base_dir = Path(base_dir)
+    sc.source_file = source
+    return sc

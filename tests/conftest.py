@@ -1,0 +1,104 @@
+"""Shared fixtures: a tiny two-unit city written to a temporary folder."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import ClassVar
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+# two 0.02° × 0.02° squares side by side near Zhongshan (≈ 2 km each)
+U1 = box(113.30, 22.50, 113.32, 22.52)
+U2 = box(113.32, 22.50, 113.34, 22.52)
+
+
+def write_units(folder: Path, geoms=(U1, U2), ids=("U1", "U2")) -> Path:
+    gdf = gpd.GeoDataFrame(
+        {
+            "unit_id": list(ids),
+            "name": ["东城街道", "西山镇"][: len(ids)],
+            "kind": ["urban", "town"][: len(ids)],
+        },
+        geometry=list(geoms),
+        crs=4326,
+    )
+    path = folder / "units.geojson"
+    gdf.to_file(path, driver="GeoJSON")
+    return path
+
+
+SCHOOLS_CSV = """\
+学校代码,学校名称,学段,办学性质,经度,纬度,班级数,在校生数
+S1,东城小学,小学,公办,113.31,22.51,24,1100
+S2,西山中学,初中,公办,113.33,22.51,18,900
+S3,实验学校,九年一贯制,民办,113.315,22.505,,
+"""
+
+POPULATION_CSV = """\
+unit_id,year,population
+U1,2024,50000
+U2,2024,30000
+U1,2025,51000
+U2,2025,30500
+"""
+
+
+def scenario_text(**inputs: str) -> str:
+    blocks = []
+    for name, body in inputs.items():
+        blocks.append(f"[inputs.{name}]\n{textwrap.dedent(body).strip()}\n")
+    return 'name = "test"\nbase_year = 2025\nhorizon = 2030\nnorms = "guangdong"\n\n' + "\n".join(
+        blocks
+    )
+
+
+@pytest.fixture
+def city(tmp_path: Path):
+    """A valid mini city; returns a helper to (re)write files and the scenario."""
+
+    class City:
+        root = tmp_path
+        schools_csv = SCHOOLS_CSV.replace(",,\n", ",0,0\n").replace(
+            "S3,实验学校,九年一贯制,民办,113.315,22.505,0,0",
+            "S3,实验学校,小学,民办,113.315,22.505,12,500",
+        )
+        population_csv = POPULATION_CSV
+        extra: ClassVar[dict[str, str]] = {}
+
+        def write(self, **overrides: str) -> Path:
+            write_units(tmp_path)
+            (tmp_path / "schools.csv").write_text(self.schools_csv, encoding="utf-8")
+            (tmp_path / "population.csv").write_text(self.population_csv, encoding="utf-8")
+            inputs = {
+                "units": 'path = "units.geojson"\ncrs = "WGS84"',
+                "population": 'path = "population.csv"',
+                "schools": 'path = "schools.csv"\ncrs = "WGS84"',
+                **self.extra,
+                **overrides,
+            }
+            sc = tmp_path / "scenario.toml"
+            sc.write_text(scenario_text(**inputs), encoding="utf-8")
+            return sc
+
+    return City()
+
+
+def load(path: Path, strict: bool = False):
+    from planner.io.load import load_inputs
+    from planner.io.scenario import read_scenario
+
+    return load_inputs(read_scenario(path), strict=strict)
+
+
+def codes(inputs) -> list[str]:
+    return [p.code for p in inputs.report.problems]
+
+
+def frame(csv: str) -> pd.DataFrame:
+    from io import StringIO
+
+    return pd.read_csv(StringIO(csv), dtype=str)

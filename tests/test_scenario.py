@@ -1,0 +1,62 @@
+"""Scenario files: validation, unknown keys, round trip."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner.errors import ScenarioError, UnknownKeyError
+from planner.io.scenario import read_scenario, write_scenario
+from planner.scenario import scenario_from_dict
+
+MIN = {
+    "name": "t",
+    "base_year": 2025,
+    "horizon": 2035,
+    "inputs": {
+        "units": {"path": "u.gpkg"},
+        "population": {"path": "p.csv"},
+        "schools": {"path": "s.csv"},
+    },
+}
+
+
+def test_minimal_and_defaults():
+    sc = scenario_from_dict(MIN)
+    assert sc.norms == "guangdong" and sc.strict is False and sc.compute_crs == "auto"
+    assert sc.years[0] == 2025 and sc.years[-1] == 2035
+    assert [n for n, _ in sc.inputs.items()] == ["units", "population", "schools"]
+
+
+@pytest.mark.parametrize(
+    ("patch", "suggestion"),
+    [
+        ({"base_yaer": 2025}, "base_year"),
+        ({"inputs": {**MIN["inputs"], "shcools": {"path": "x"}}}, "schools"),
+        ({"inputs": {**MIN["inputs"], "units": {"path": "u", "layr": "x"}}}, "layer"),
+    ],
+)
+def test_unknown_keys_name_the_closest(patch, suggestion):
+    with pytest.raises(UnknownKeyError, match=f"Did you mean '{suggestion}'"):
+        scenario_from_dict({**MIN, **patch})
+
+
+def test_bad_values_listed():
+    with pytest.raises(ScenarioError, match="horizon"):
+        scenario_from_dict({**MIN, "horizon": 2020})
+    with pytest.raises(ScenarioError, match="base_year"):
+        scenario_from_dict({**MIN, "base_year": "next year"})
+
+
+def test_bad_toml_names_the_line(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text('name = "x"\nbase_year = \n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match="line 2"):
+        read_scenario(p)
+
+
+def test_write_read_round_trip(tmp_path):
+    sc = scenario_from_dict({**MIN, "norms_override": {"class_cap.primary": 40}}, base_dir=tmp_path)
+    out = write_scenario(sc, tmp_path / "tuned.toml")
+    back = read_scenario(out)
+    assert back.model_dump() == sc.model_dump()
+    assert back.input_path("units") == tmp_path / "u.gpkg"
