@@ -158,17 +158,31 @@ def run(
         raise typer.Exit(code=1) from None
     except PlannerError as exc:
         _fail(exc)
-    city = result.tables["norm_requirement_city"]
-    t = Table(title=f"{sc.name}: seats required by the per-thousand norm, {sc.base_year}")
-    for c in ("stage", "population", "norm_seats"):
-        t.add_column(c, justify="right")
-    for _, r in city.iterrows():
-        t.add_row(r["stage"], f"{r['population']:,}", f"{r['norm_seats']:,}")
-    console.print(t)
+    _print_summary(sc, result)
     total = time.perf_counter() - t0
     console.print(
         f"outputs written to [bold]{target}[/] in {total:.1f} s "
         f"(load {t_load:.1f} s, write {t_write:.1f} s)"
+    )
+
+
+def _print_summary(sc: Scenario, result) -> None:
+    from planner.run import summary
+
+    city = result.tables["needs_city"].set_index(["stage", "year"])
+    t = Table(title=f"{sc.name}: 学位缺口 seat gap (sum of unit gaps)")
+    t.add_column("stage 学段")
+    years = result.milestone_years()
+    for y in years:
+        t.add_column(str(y), justify="right")
+    zh = {"primary": "小学 primary", "junior": "初中 junior"}
+    for stage in ("primary", "junior"):
+        t.add_row(zh[stage], *(f"{int(city.loc[(stage, y), 'seat_gap']):,}" for y in years))
+    console.print(t)
+    s = summary(result)
+    console.print(
+        f"大班额 schools: {s['oversized_class_schools']}; 大校额 schools: {s['oversized_schools']}; "
+        f"差异系数 over the limit: {', '.join(s['cv_failing']) or 'none'}"
     )
 
 

@@ -1,8 +1,7 @@
-"""The main job: inputs → seat requirement → tables (规划测算主流程).
+"""The main job: inputs → demand → supply → gaps and compliance → tables (规划测算主流程).
 
 :func:`compute` is pure: canonical inputs and norms in, result tables out.
 Reading the scenario and writing the output folder are in :mod:`planner.io`.
-Later stages (forecast, supply, gaps, siting) extend :func:`compute`.
 """
 
 from __future__ import annotations
@@ -11,13 +10,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from planner.demand import norm_requirement, population_for_year
+from planner.demand import (
+    STAGES,
+    development_arrivals,
+    norm_requirement,
+    project_population_trend,
+)
+from planner.equity import equity_summary, school_indicators
+from planner.gaps import city_totals, class_size_bands, school_compliance, seat_gaps
 from planner.inputs import Inputs
 from planner.norms import Norms
+from planner.supply import capacity_by_unit, school_capacity
 
-__all__ = ["RunResult", "compute"]
+__all__ = ["RunResult", "compute", "demand_table", "grade_class_sizes", "room_checks"]
 
 
 @dataclass
@@ -41,6 +49,103 @@ class RunResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
+    def milestone_years(self) -> list[int]:
+        """Base year and the scenario's milestones (within the horizon)."""
+        sc = self.inputs.scenario
+        ys = [sc.base_year] + [sc.base_year + m for m in sc.demand.milestones]
+        return [y for y in ys if y <= sc.horizon]
+
+
+def demand_table(inputs: Inputs, norms: Norms) -> pd.DataFrame:
+    """Seat requirement per unit × stage × year from the base year to the horizon.
+
+    Population: observed totals, projected by the log-linear trend of the last
+    ``demand.trend_years`` years (the fallback until an enrolment forecast is given),
+    plus the residents of planned housing (``demand.development_method``).
+
+    Returns
+    -------
+    DataFrame
+        ``unit_id, year, stage, population, population_source, development_residents,
+        per_thousand, development_seats, norm_seats, forecast_seats``.
+    """
+    sc = inputs.scenario
+    d = sc.demand
+    years = sc.years
+    pop = project_population_trend(inputs["population"], sc.base_year, years, window=d.trend_years)
+    pop = pop.rename(columns={"source": "population_source"})
+    pop["development_residents"] = 0
+    dev_households = pd.Series(0.0, index=pd.MultiIndex.from_frame(pop[["unit_id", "year"]]))
+    if d.include_developments and "developments" in inputs and len(inputs["developments"]):
+        arr = development_arrivals(
+            inputs["developments"],
+            years,
+            persons_per_household=d.persons_per_household,
+            occupancy_years=d.occupancy_years,
+        )
+        arr["hh_eff"] = arr["residents"] / d.persons_per_household
+        per_unit = arr.groupby(["unit_id", "year"])[["residents", "hh_eff"]].sum()
+        key = pd.MultiIndex.from_frame(pop[["unit_id", "year"]])
+        pop["development_residents"] = (
+            per_unit["residents"].reindex(key).fillna(0).astype("int64").to_numpy()
+        )
+        dev_households = per_unit["hh_eff"].reindex(key).fillna(0.0)
+    counted = pop["population"] + (
+        pop["development_residents"] if d.development_method == "persons" else 0
+    )
+    req = norm_requirement(pop.assign(population=counted)[["unit_id", "year", "population"]], norms)
+    extra = pop.set_index(["unit_id", "year"])
+    key = pd.MultiIndex.from_frame(req[["unit_id", "year"]])
+    req["population_source"] = extra["population_source"].reindex(key).to_numpy()
+    req["development_residents"] = extra["development_residents"].reindex(key).to_numpy()
+    if d.development_method == "persons":
+        dev_seats = req["development_residents"] / 1000.0 * req["per_thousand"]
+    else:
+        yield_ = req["stage"].map({s: getattr(d.pupil_yield, s) for s in STAGES})
+        dev_seats = dev_households.reindex(key).to_numpy() * yield_
+        req["norm_seats"] = req["norm_seats"] + np.ceil(np.round(dev_seats, 6)).astype("int64")
+    req["development_seats"] = np.ceil(np.round(dev_seats.to_numpy(float), 6)).astype("int64")
+    req["forecast_seats"] = np.nan  # filled by the enrolment forecast when present
+    return req
+
+
+def grade_class_sizes(enrolment: pd.DataFrame, year: int, norms: Norms) -> pd.DataFrame:
+    """Average class size per school and grade in ``year`` (class-level 大班额 check).
+
+    Returns
+    -------
+    DataFrame
+        ``school_id, grade, stage, students, classes, avg_class_size, class_cap,
+        oversized_class, class_size_band``.
+    """
+    e = enrolment.loc[(enrolment["year"] == year) & enrolment["classes"].notna()].copy()
+    e = e.loc[e["classes"] > 0]
+    e["stage"] = np.where(e["grade"] <= 6, "primary", "junior")
+    e["avg_class_size"] = (e["students"] / e["classes"]).astype(float).round(1)
+    e["class_cap"] = e["stage"].map({s: norms.class_cap(s) for s in STAGES})
+    e["oversized_class"] = e["avg_class_size"] > e["class_cap"]
+    e["class_size_band"] = class_size_bands(e["avg_class_size"])
+    cols = ["school_id", "grade", "stage", "students", "classes", "avg_class_size", "class_cap"]
+    return e[[*cols, "oversized_class", "class_size_band"]].reset_index(drop=True)
+
+
+def room_checks(schools: pd.DataFrame, norms: Norms) -> pd.DataFrame:
+    """Music and art rooms: at least one each per ``rooms.classes_per_*_room`` classes.
+
+    Room areas (≥ 96 / 90 m²) are not in the schools table and are not checked.
+    """
+    s = schools.loc[schools["status"] == "existing"]
+    classes = (s["classes_primary"].fillna(0) + s["classes_junior"].fillna(0)).astype(float)
+    out = pd.DataFrame({"school_id": s["school_id"], "classes": classes})
+    for room in ("music", "art"):
+        per = float(norms[f"rooms.classes_per_{room}_room"])
+        need = np.ceil(classes / per)
+        have = s[f"{room}_rooms"].astype("Float64")
+        out[f"{room}_rooms"] = have
+        out[f"{room}_rooms_needed"] = need.astype("int64")
+        out[f"{room}_rooms_ok"] = (have >= need).astype("boolean")
+    return out.reset_index(drop=True)
+
 
 def compute(
     inputs: Inputs,
@@ -62,37 +167,107 @@ def compute(
     Returns
     -------
     RunResult
-        ``tables["norm_requirement"]``: base-year seats required by the per-thousand
-        norm per unit and stage, with city totals in ``tables["norm_requirement_city"]``.
+        Tables: ``needs`` (unit × stage × year: requirement, capacity, seat gap),
+        ``needs_city``, ``school_capacity``, ``compliance`` (per school, base year),
+        ``class_sizes`` (per school and grade), ``rooms``, ``equity_schools``,
+        ``equity_summary``.
     """
     result = RunResult(inputs, norms)
     sc = inputs.scenario
 
-    t0 = time.perf_counter()
-    if on_step:
-        on_step("norm_requirement")
-    pop = population_for_year(inputs["population"], sc.base_year)
-    req = norm_requirement(pop[["unit_id", "year", "population"]], norms)
-    req = req.merge(pop[["unit_id", "observed_year"]], on="unit_id", how="left")
+    def step(name: str):
+        if on_step:
+            on_step(name)
+        return time.perf_counter()
+
+    t = step("demand")
+    req = demand_table(inputs, norms)
+    result.timings["demand"] = time.perf_counter() - t
+
+    t = step("supply")
+    schools = inputs["schools"]
+    cap_school = school_capacity(schools, norms, sc.years)
+    cap_unit = capacity_by_unit(cap_school)
+    result.timings["supply"] = time.perf_counter() - t
+
+    t = step("gaps")
+    gaps = seat_gaps(req, cap_unit, basis=sc.demand.requirement_basis)
     units = pd.DataFrame(inputs["units"][["unit_id", "name", "kind"]])
-    req = units.merge(req, on="unit_id", how="right")
+    needs = units.merge(gaps, on="unit_id", how="right")
+    needs = needs.merge(
+        cap_unit[["unit_id", "stage", "year", "students", "schools"]],
+        on=["unit_id", "stage", "year"],
+        how="left",
+    )
+    needs[["students", "schools"]] = needs[["students", "schools"]].fillna(0).astype("int64")
     cols = [
         "unit_id",
         "name",
         "kind",
-        "year",
-        "observed_year",
         "stage",
+        "year",
         "population",
+        "population_source",
+        "development_residents",
         "per_thousand",
+        "development_seats",
         "norm_seats",
+        "forecast_seats",
+        "required_seats",
+        "basis",
+        "capacity_public",
+        "capacity_private",
+        "capacity",
+        "seat_gap",
+        "surplus",
+        "schools",
+        "students",
     ]
-    result.tables["norm_requirement"] = req[cols]
-    city = (
-        req.groupby(["year", "stage"], sort=False)
-        .agg(population=("population", "sum"), norm_seats=("norm_seats", "sum"))
-        .reset_index()
-    )
-    result.tables["norm_requirement_city"] = city
-    result.timings["norm_requirement"] = time.perf_counter() - t0
+    result.tables["needs"] = needs[cols]
+    result.tables["needs_city"] = city_totals(gaps)
+    result.tables["school_capacity"] = cap_school
+    comp = school_compliance(cap_school, schools, norms, sc.base_year)
+    result.tables["compliance"] = comp
+    if "enrolment" in inputs:
+        result.tables["class_sizes"] = grade_class_sizes(inputs["enrolment"], sc.base_year, norms)
+    result.tables["rooms"] = room_checks(schools, norms)
+    result.timings["gaps"] = time.perf_counter() - t
+
+    t = step("equity")
+    existing = schools.loc[schools["status"] == "existing"]
+    ind = school_indicators(existing, norms)
+    result.tables["equity_schools"] = ind
+    result.tables["equity_summary"] = equity_summary(ind, norms)
+    result.timings["equity"] = time.perf_counter() - t
     return result
+
+
+def needs_wide(needs: pd.DataFrame, stage: str, value: str = "seat_gap") -> pd.DataFrame:
+    """The per-year needs list (需求清单) of one stage: units as rows, years as columns."""
+    n = needs.loc[needs["stage"] == stage]
+    wide = n.pivot_table(index=["unit_id", "name"], columns="year", values=value, aggfunc="sum")
+    wide.columns = [str(c) for c in wide.columns]
+    wide = wide.reset_index()
+    total = wide.drop(columns=["unit_id", "name"]).sum()
+    wide.loc[len(wide)] = {"unit_id": "", "name": "合计", **total.to_dict()}
+    return wide
+
+
+def summary(result: RunResult) -> dict[str, object]:
+    """Headline figures: city seat gap by stage at the milestones, 大班额 / 大校额, CV failures."""
+    city = result.tables["needs_city"].set_index(["stage", "year"])
+    out: dict[str, object] = {"gap": {}}
+    for stage in STAGES:
+        for y in result.milestone_years():
+            if (stage, y) in city.index:
+                out["gap"][f"{stage} {y}"] = int(city.loc[(stage, y), "seat_gap"])
+    comp = result.tables["compliance"]
+    out["oversized_class_schools"] = int(comp.loc[comp["oversized_class"], "school_id"].nunique())
+    out["oversized_schools"] = int(comp.loc[comp["oversized_school"], "school_id"].nunique())
+    eq = result.tables["equity_summary"]
+    out["cv_failing"] = [
+        f"{r.stage}: {r.indicator} ({r.cv:.3f} > {r.cv_limit})"
+        for r in eq.itertuples()
+        if not r.cv_ok
+    ]
+    return out

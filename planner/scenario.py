@@ -9,7 +9,7 @@ file is in :mod:`planner.io.scenario`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -19,6 +19,8 @@ __all__ = [
     "InputSpec",
     "InputsSpec",
     "Scenario",
+    "DemandSpec",
+    "StageValues",
     "INPUT_NAMES",
     "scenario_from_dict",
 ]
@@ -87,6 +89,54 @@ class InputsSpec(_Strict):
         return [(n, getattr(self, n)) for n in INPUT_NAMES if getattr(self, n) is not None]
 
 
+class StageValues(_Strict):
+    """A number per stage (primary, junior)."""
+
+    primary: float = Field(ge=0)
+    junior: float = Field(ge=0)
+
+
+class DemandSpec(_Strict):
+    """Assumptions of the demand step (需求测算假设).
+
+    Attributes
+    ----------
+    requirement_basis : {"max", "norm", "forecast"}
+        What the seat gap is measured against: the per-thousand norm, the enrolment
+        forecast, or the larger of the two (default). Without a forecast, the norm.
+    trend_years : int
+        Years of history for the fallback projection of unit totals (log-linear trend)
+        used when no forecast is available.
+    include_developments : bool
+        Add the residents of planned housing from their completion year. Turn off if the
+        population projection already contains them.
+    development_method : {"persons", "pupil_yield"}
+        ``persons``: households × persons_per_household residents, counted by the
+        per-thousand norm; ``pupil_yield``: households × pupil_yield seats, added
+        directly.
+    persons_per_household : float
+        Residents per new household; about 2.6 in Guangdong (7th census, 2020).
+    pupil_yield : StageValues
+        Seats per household for ``pupil_yield``; the defaults equal 2.6 persons × 80 / 40
+        per thousand.
+    occupancy_years : int
+        Years over which a development fills up after completion (1: at once).
+    milestones : list of int
+        Years after the base year reported in summaries (default +5 and +10).
+    """
+
+    requirement_basis: Literal["max", "norm", "forecast"] = "max"
+    trend_years: int = Field(default=5, ge=1, le=30)
+    include_developments: bool = True
+    development_method: Literal["persons", "pupil_yield"] = "persons"
+    persons_per_household: float = Field(default=2.6, gt=0, le=10)
+    pupil_yield: StageValues = Field(
+        default_factory=lambda: StageValues(primary=0.208, junior=0.104)
+    )
+    occupancy_years: int = Field(default=2, ge=1, le=10)
+    milestones: list[int] = Field(default_factory=lambda: [5, 10])
+
+
 class Scenario(_Strict):
     """A planning scenario.
 
@@ -113,6 +163,8 @@ class Scenario(_Strict):
         zone of the data's median longitude (EPSG:4534–4554), or give ``"EPSG:4547"``.
     inputs : InputsSpec
         The input files.
+    demand : DemandSpec
+        Assumptions of the demand step (``[demand]``).
     """
 
     name: str
@@ -124,6 +176,7 @@ class Scenario(_Strict):
     strict: bool = False
     compute_crs: str = "auto"
     inputs: InputsSpec
+    demand: DemandSpec = Field(default_factory=DemandSpec)
 
     # set by the reader, never by the file
     base_dir: Path = Field(default=Path("."), exclude=True)

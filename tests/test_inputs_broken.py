@@ -277,9 +277,12 @@ def test_run_writes_atomically_and_never_overwrites(city, tmp_path):
     out = tmp_path / "out"
     r = CliRunner().invoke(app, ["run", str(sc), "--out", str(out)])
     assert r.exit_code == 0, r.output
-    req = pd.read_csv(out / "norm_requirement.csv")
-    u1 = req[(req.unit_id == "U1") & (req.stage == "primary")].iloc[0]
+    req = pd.read_csv(out / "needs.csv")
+    u1 = req[(req.unit_id == "U1") & (req.stage == "primary") & (req.year == 2025)].iloc[0]
     assert u1.norm_seats == 51000 / 1000 * 80
+    # S1 (public, 24 classes) and S3 (private, 12 classes) lie in U1
+    assert u1.capacity == 36 * 45 and u1.capacity_private == 12 * 45
+    assert u1.seat_gap == 51000 / 1000 * 80 - 36 * 45
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert any(k.endswith("schools.csv") for k in manifest["inputs"])
     # a second run to the same folder is refused, the folder is untouched

@@ -87,3 +87,102 @@ def norm_requirement(
         ["year", "unit_id", "stage"], key=lambda c: c.map(order) if c.name == "stage" else c
     )
     return out.reset_index(drop=True)
+
+
+def project_population_trend(
+    population: pd.DataFrame, base_year: int, years: Iterable[int], *, window: int = 5
+) -> pd.DataFrame:
+    """Fallback projection of unit totals: the log-linear trend of the last ``window`` years.
+
+    Used when no forecast is available (a bureau with totals only). Each unit's
+    growth rate is the least-squares slope of log(population) over the observed
+    years ``base_year − window + 1 … base_year``; the base-year figure is carried
+    forward at that rate.
+
+    Parameters
+    ----------
+    population : DataFrame
+        ``unit_id, year, population`` (observed).
+    base_year : int
+        Last observed year.
+    years : iterable of int
+        Years wanted (may include the base year and earlier observed years).
+    window : int
+        Years of history for the trend (at least 2 are needed; with one, flat).
+
+    Returns
+    -------
+    DataFrame
+        ``unit_id, year, population, source`` with ``source`` "observed" or "trend".
+    """
+    years = np.asarray(sorted(set(years)), dtype="int64")
+    p = population.dropna(subset=["unit_id", "year", "population"])
+    p = p.loc[(p["year"] <= base_year) & (p["population"] > 0)]
+    hist = p.loc[p["year"] > base_year - window]
+    t = hist["year"].to_numpy(float)
+    y = np.log(hist["population"].to_numpy(float))
+    g = pd.DataFrame({"unit_id": hist["unit_id"].to_numpy(), "t": t, "y": y})
+    grp = g.groupby("unit_id")
+    n = grp["t"].count()
+    tm, ym = grp["t"].transform("mean"), grp["y"].transform("mean")
+    g["tt"] = (g["t"] - tm) ** 2
+    g["ty"] = (g["t"] - tm) * (g["y"] - ym)
+    sums = g.groupby("unit_id")[["tt", "ty"]].sum()
+    slope = (sums["ty"] / sums["tt"].where(sums["tt"] > 0)).fillna(0.0).where(n >= 2, 0.0)
+    base = population_for_year(p, base_year).set_index("unit_id")
+    grid = pd.MultiIndex.from_product([base.index, years], names=["unit_id", "year"]).to_frame(
+        index=False
+    )
+    b = grid["unit_id"].map(base["population"]).to_numpy(float)
+    b_year = grid["unit_id"].map(base["observed_year"]).to_numpy(float)
+    r = grid["unit_id"].map(slope).to_numpy(float)
+    proj = b * np.exp(r * (grid["year"].to_numpy(float) - b_year))
+    obs = p.set_index(["unit_id", "year"])["population"]
+    key = pd.MultiIndex.from_frame(grid[["unit_id", "year"]])
+    observed = obs.reindex(key).to_numpy(float)
+    has_obs = ~np.isnan(observed)
+    grid["population"] = np.round(np.where(has_obs, observed, proj)).astype("int64")
+    grid["source"] = np.where(has_obs, "observed", "trend")
+    return grid
+
+
+def development_arrivals(
+    developments: pd.DataFrame,
+    years: Iterable[int],
+    *,
+    persons_per_household: float,
+    occupancy_years: int = 1,
+) -> pd.DataFrame:
+    """New residents of planned housing per unit and year (住宅配建带来的新增人口).
+
+    Households × persons per household arrive from the completion year, spread
+    evenly over ``occupancy_years`` (1: all in the completion year); counts are
+    cumulative. A plot-ratio increase raises the residents (and so the seats owed) in
+    proportion, ``plot_ratio / plot_ratio_original`` (the Meizhou rule), where both are
+    given.
+
+    Returns
+    -------
+    DataFrame
+        ``dev_id, unit_id, year, households, residents, plot_ratio_factor``, one row per
+        development and year, residents cumulative.
+    """
+    years = np.asarray(sorted(set(years)), dtype="int64")
+    d = developments.dropna(subset=["unit_id", "households", "completion_year"]).copy()
+    factor = np.ones(len(d))
+    if "plot_ratio_original" in d.columns:
+        orig = d["plot_ratio_original"].astype("Float64")
+        now = d["plot_ratio"].astype("Float64")
+        f = (now / orig.where(orig > 0)).astype(float).to_numpy()
+        factor = np.where(np.isfinite(f) & (f > 1), f, 1.0)
+    d["plot_ratio_factor"] = factor
+    grid = d[["dev_id", "unit_id", "households", "completion_year", "plot_ratio_factor"]].merge(
+        pd.DataFrame({"year": years}), how="cross"
+    )
+    since = grid["year"].to_numpy(float) - grid["completion_year"].to_numpy(float) + 1
+    share = np.clip(since / max(int(occupancy_years), 1), 0, 1)
+    residents = (
+        grid["households"].to_numpy(float) * persons_per_household * grid["plot_ratio_factor"]
+    )
+    grid["residents"] = np.round(residents * share).astype("int64")
+    return grid.drop(columns="completion_year")

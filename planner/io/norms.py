@@ -1,7 +1,14 @@
-"""Read norms files, resolving inheritance (读取标准文件)."""
+"""Read norms files and resolve their ``inherits`` chains (读取标准文件).
+
+Bundled norms live in ``data/norms`` (``planner/_data/norms`` in a wheel). A file's
+``[meta] inherits`` names a bundled norms file (``"guangdong"``) or a path relative
+to the inheriting file (``"base.toml"``); chains are followed to the base and then
+handed, base first, to :meth:`planner.norms.Norms.from_dicts`.
+"""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,39 +18,107 @@ from planner.errors import NormsError, UnknownKeyError
 from planner.io.schema import data_dir
 from planner.norms import Norms
 
-__all__ = ["norms_dir", "available_norms", "load_norms"]
+__all__ = ["available_norms", "load_norms", "norms_dir", "read_norms_file"]
+
+_LINE = re.compile(r"at line (\d+)")
 
 
 def norms_dir() -> Path:
-    """Folder of the bundled norms files."""
+    """Folder of the bundled norms files.
+
+    Returns
+    -------
+    Path
+        ``planner/_data/norms`` inside an installed wheel if it exists, else the
+        repository's ``data/norms`` (editable install or source checkout).
+    """
     return data_dir("norms")
 
 
 def available_norms() -> list[str]:
-    """Names of the bundled norms files."""
-    return sorted(p.stem for p in norms_dir().glob("*.toml"))
+    """Names of the bundled norms files (file stems), sorted.
+
+    Returns
+    -------
+    list of str
+        E.g. ``["guangdong", "zhongshan_urban"]``.
+    """
+    folder = norms_dir()
+    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
 
 
-def _resolve(ref: str | Path, relative_to: Path | None) -> Path:
-    ref_s = str(ref)
-    if ref_s.endswith(".toml") or "/" in ref_s or "\\" in ref_s:
-        p = Path(ref_s)
+def _looks_like_path(ref: str | Path) -> bool:
+    s = str(ref)
+    return isinstance(ref, Path) or s.endswith(".toml") or "/" in s or "\\" in s
+
+
+def _resolve(ref: str | Path, relative_to: Path | None, where: str) -> Path:
+    """The file a norms name or path refers to.
+
+    Parameters
+    ----------
+    ref : str or Path
+        A bundled name (``"guangdong"``) or a path to a TOML file.
+    relative_to : Path or None
+        Folder of the inheriting file (relative ``inherits`` paths start there).
+    where : str
+        Who refers to it, for messages.
+    """
+    if _looks_like_path(ref):
+        p = Path(ref)
         if not p.is_absolute() and relative_to is not None:
             p = relative_to / p
-        if not p.exists():
-            raise NormsError(f"norms file {p} not found")
+        if not p.is_file():
+            raise NormsError(f"{where}: norms file {p} not found")
         return p
-    p = norms_dir() / f"{ref_s}.toml"
-    if not p.exists():
-        raise UnknownKeyError(ref_s, available_norms(), "bundled norms")
-    return p
+    name = str(ref)
+    bundled = norms_dir() / f"{name}.toml"
+    if bundled.is_file():
+        return bundled
+    if relative_to is not None and (relative_to / f"{name}.toml").is_file():
+        return relative_to / f"{name}.toml"
+    raise UnknownKeyError(name, available_norms(), f"{where} (bundled norms in {norms_dir()})")
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_norms_file(path: str | Path) -> dict[str, Any]:
+    """Parse one norms file (no inheritance, no validation).
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+
+    Returns
+    -------
+    dict
+        The parsed TOML.
+
+    Raises
+    ------
+    NormsError
+        The file cannot be read, or is not valid TOML (the message names the line).
+    """
+    path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NormsError(f"norms file {path} cannot be read: {exc}") from exc
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise NormsError(f"{path}: not valid TOML: {exc}") from exc
+        m = _LINE.search(str(exc))
+        line = f", line {m.group(1)}" if m else ""
+        raise NormsError(f"norms file {path}{line}: not valid TOML: {exc}") from exc
+
+
+def _origin(path: Path) -> str:
+    """The name used for a file in messages and ``defined_in``: stem if bundled."""
+    try:
+        if path.parent.resolve() == norms_dir().resolve():
+            return path.stem
+    except OSError:  # pragma: no cover - unresolvable path
+        pass
+    return str(path)
 
 
 def load_norms(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None) -> Norms:
@@ -52,36 +127,50 @@ def load_norms(name_or_path: str | Path, overrides: Mapping[str, Any] | None = N
     Parameters
     ----------
     name_or_path : str or Path
-        ``"guangdong"``, ``"zhongshan_urban"`` … or a path to a TOML file.
+        ``"guangdong"``, ``"zhongshan_urban"`` … or a path to a TOML file (a ``Path``,
+        or a string ending in ``.toml`` or containing a slash).
     overrides : mapping, optional
         ``{dotted key: value}`` applied on top (a scenario's ``norms_override``).
+
+    Returns
+    -------
+    Norms
+        Every entry after inheritance and overrides, with its source.
 
     Raises
     ------
     UnknownKeyError
-        Unknown bundled name, or an override of a key that does not exist.
+        Unknown bundled name (the closest available is named), or an override of a
+        key that does not exist (the closest key is named).
     NormsError
-        Missing file, bad TOML, an entry without value/unit/source, an inheritance cycle.
+        Missing file, bad TOML (file and line named), an entry without value, unit or
+        source, an inheritance cycle, or an override of the wrong type.
     """
     layers: list[tuple[dict[str, Any], str]] = []
     seen: list[Path] = []
-    path = _resolve(name_or_path, None)
+    path = _resolve(name_or_path, None, "norms")
     while True:
-        rp = path.resolve()
-        if rp in seen:
-            chain = " → ".join(p.name for p in [*seen, rp])
-            raise NormsError(f"norms inheritance cycle: {chain}")
-        seen.append(rp)
-        data = _read(path)
-        origin = path.stem if path.parent.resolve() == norms_dir().resolve() else str(path)
+        real = path.resolve()
+        if real in seen:
+            chain = " → ".join(_origin(p) for p in [*seen, real])
+            raise NormsError(
+                f"norms inheritance cycle: {chain}; remove one of the `inherits` entries"
+            )
+        seen.append(real)
+        data = read_norms_file(path)
+        origin = _origin(path)
+        meta = data.get("meta", {})
+        if not isinstance(meta, Mapping):
+            raise NormsError(f"{origin}: `meta` must be a table ([meta])")
         layers.append((data, origin))
-        parent = data.get("meta", {}).get("inherits")
+        parent = meta.get("inherits")
         if not parent:
             break
-        path = _resolve(parent, path.parent)
+        if not isinstance(parent, str):
+            raise NormsError(f"{origin}: meta.inherits must be a norms name or a path (text)")
+        path = _resolve(parent, path.parent, f"{origin} (meta.inherits)")
     layers.reverse()
-    name = Path(str(name_or_path)).stem
-    norms = Norms.from_dicts(layers, name)
+    norms = Norms.from_dicts(layers, Path(str(name_or_path)).stem)
     if overrides:
         norms = norms.with_overrides(overrides)
     return norms

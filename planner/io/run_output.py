@@ -19,7 +19,7 @@ from planner.io.writers import (
     write_excel,
     write_json,
 )
-from planner.run import RunResult
+from planner.run import RunResult, needs_wide
 
 __all__ = ["write_run", "file_sha256", "package_versions"]
 
@@ -43,8 +43,16 @@ MANIFEST_PACKAGES = (
 
 #: Excel sheet names (Chinese) of the result tables
 SHEETS = {
-    "norm_requirement": "千人指标学位需求",
-    "norm_requirement_city": "全市合计",
+    "needs_list_primary": "学位缺口清单（小学）",
+    "needs_list_junior": "学位缺口清单（初中）",
+    "needs": "分年度学位需求",
+    "needs_city": "全市合计",
+    "compliance": "学校达标情况",
+    "class_sizes": "分年级班额",
+    "rooms": "专用教室",
+    "equity_schools": "优质均衡学校指标",
+    "equity_summary": "差异系数",
+    "school_capacity": "学校学位供给",
     "norms": "采用标准",
     "inputs_summary": "输入数据概况",
     "validation": "数据问题清单",
@@ -106,14 +114,19 @@ def write_run(
     protect = [*inputs, Path(sc.source_file)]
     with OutputFolder(out_dir, protect=protect, overwrite=overwrite) as tmp:
         labels = output_labels()
-        tables = dict(result.tables)
+        tables = {
+            "needs_list_primary": needs_wide(result.tables["needs"], "primary"),
+            "needs_list_junior": needs_wide(result.tables["needs"], "junior"),
+            **result.tables,
+        }
         tables["norms"] = result.norms.to_frame()
         tables["inputs_summary"] = result.inputs.summary()
         tables["validation"] = result.inputs.report.to_frame()
         for name, df in tables.items():
             write_csv(df, tmp / f"{name}.csv")
+        order = sorted(tables, key=lambda k: list(SHEETS).index(k) if k in SHEETS else 99)
         write_excel(
-            {SHEETS.get(k, k): localise(v, labels) for k, v in tables.items()},
+            {SHEETS.get(k, k): localise(tables[k], labels, table=k) for k in order},
             tmp / "results.xlsx",
         )
         canon = tmp / "inputs"

@@ -7,14 +7,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["data_dir", "schema_dir", "load_schema"]
+__all__ = ["data_dir", "load_schema", "schema_dir"]
 
 
 def data_dir(kind: str) -> Path:
-    """Folder of bundled data ``kind`` ("norms" or "schema").
+    """Folder of bundled data ``kind`` (``"norms"`` or ``"schema"``).
 
-    In a wheel they are packaged as ``planner/_data/<kind>``; in a source checkout
-    (editable install) they are the repository's ``data/<kind>``.
+    Parameters
+    ----------
+    kind : str
+        The sub-folder name.
+
+    Returns
+    -------
+    Path
+        ``planner/_data/<kind>`` in an installed wheel if it exists; otherwise the
+        repository's ``data/<kind>`` (source checkout or editable install).
     """
     packaged = resources.files("planner") / "_data" / kind
     if packaged.is_dir():
@@ -28,6 +36,13 @@ def schema_dir() -> Path:
 
 
 def load_schema() -> dict[str, Any]:
-    """The parsed canonical input schema (``inputs.toml``)."""
+    """The parsed canonical input schema (``inputs.toml``).
+
+    Returns
+    -------
+    dict
+        One table per input (``units``, ``population`` …) with its ``columns``, and
+        ``values``: the category values with their aliases.
+    """
     with open(schema_dir() / "inputs.toml", "rb") as fh:
         return tomllib.load(fh)

@@ -103,10 +103,17 @@ def output_labels() -> dict[str, Any]:
         return tomllib.load(fh)
 
 
-def localise(df: pd.DataFrame, labels: Mapping[str, Any], lang: str = "zh") -> pd.DataFrame:
-    """Copy of ``df`` with Chinese headers (with units) and Chinese category values."""
+def localise(
+    df: pd.DataFrame, labels: Mapping[str, Any], lang: str = "zh", table: str | None = None
+) -> pd.DataFrame:
+    """Copy of ``df`` with Chinese headers (with units) and Chinese category values.
+
+    ``table`` selects per-table label overrides (``[tables.<name>]`` in outputs.toml).
+    """
     if lang != "zh":
         return df.copy()
+    if table and table in labels.get("tables", {}):
+        labels = {**labels, "columns": {**labels["columns"], **labels["tables"][table]}}
     out = pd.DataFrame(df.drop(columns="geometry") if "geometry" in df.columns else df).copy()
     for col, mapping in labels.get("values", {}).items():
         if col in out.columns:
