@@ -1,20 +1,22 @@
 # Two entry points for a fresh machine (see README):
 #   make demo   set up and run the planner on the embedded demo city
 #   make test   set up and run the checks and the test suite
-# Both are idempotent: the virtual environment is (re)built only when pyproject.toml changes.
+# Both are idempotent: the virtual environment is (re)built only when pyproject.toml or
+# constraints.txt changes. constraints.txt pins the exact versions CI and the demo use
+# (pyproject.toml keeps the compatible ranges); refresh it with `make lock`.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint docs clean
+.PHONY: demo test setup lint docs lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -34,6 +36,9 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m planner.docs --check
 	$(BIN)/python -m pytest -q
+
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^planner' > constraints.txt
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
