@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
 import pyogrio
 
 from planner.io.writers import (
@@ -19,7 +20,8 @@ from planner.io.writers import (
     write_excel,
     write_json,
 )
-from planner.run import RunResult, needs_wide
+from planner.reports import demand_capacity_chart, gap_by_unit_chart, summary_page
+from planner.run import RunResult, needs_wide, summary
 
 __all__ = ["write_run", "file_sha256", "package_versions"]
 
@@ -136,6 +138,7 @@ def write_run(
                 pyogrio.write_dataframe(df, canon / "inputs.gpkg", layer=name, driver="GPKG")
             else:
                 write_csv(df, canon / f"{name}.csv")
+        _write_report(result, tmp)
         manifest = {
             "planner_manifest": 1,
             "scenario": {"file": str(Path(sc.source_file).resolve()), **sc.model_dump(mode="json")},
@@ -158,3 +161,74 @@ def write_run(
         }
         write_json(manifest, tmp / "manifest.json")
     return Path(out_dir)
+
+
+def _write_report(result: RunResult, tmp: Path) -> None:
+    """Charts (PNG) and the HTML summary page ``index.html``."""
+    import matplotlib.pyplot as plt
+
+    sc = result.inputs.scenario
+    charts_dir = tmp / "charts"
+    charts_dir.mkdir()
+    city = result.tables["needs_city"]
+    needs = result.tables["needs"]
+    years = result.milestone_years()
+    charts: list[tuple[str, str]] = []
+    zh = {"primary": "小学", "junior": "初中"}
+    for stage in ("primary", "junior"):
+        fig = demand_capacity_chart(city, stage)
+        path = charts_dir / f"demand_capacity_{stage}.png"
+        fig.savefig(path, metadata={"Software": None})
+        plt.close(fig)
+        charts.append(
+            (f"{zh[stage]}学位需求与供给 demand and capacity ({stage})", f"charts/{path.name}")
+        )
+        y = years[-1]
+        fig = gap_by_unit_chart(needs, stage, y)
+        path = charts_dir / f"gap_by_unit_{stage}_{y}.png"
+        fig.savefig(path, metadata={"Software": None})
+        plt.close(fig)
+        charts.append((f"{y}年{zh[stage]}各单元学位缺口 seat gap by unit", f"charts/{path.name}"))
+    s = summary(result)
+    c = city.set_index(["stage", "year"])
+    headline = pd.DataFrame(
+        [
+            {
+                "学段 stage": zh[st],
+                **{str(y): f"{int(c.loc[(st, y), 'seat_gap']):,}" for y in years},
+            }
+            for st in ("primary", "junior")
+        ]
+    )
+    last = needs.loc[needs["year"] == years[-1]].nlargest(10, "seat_gap")
+    top = last[
+        ["unit_id", "name", "stage", "year", "required_seats", "capacity", "seat_gap"]
+    ].copy()
+    top["stage"] = top["stage"].map(zh)
+    eq = result.tables["equity_summary"][
+        ["stage", "indicator_zh", "cv", "cv_limit", "cv_ok"]
+    ].copy()
+    eq["stage"] = eq["stage"].map(zh)
+    eq["cv_ok"] = eq["cv_ok"].map({True: "达标 ok", False: "超标 over"})
+    files = [(p.name, p.name) for p in sorted(tmp.glob("*.csv"))] + [
+        ("results.xlsx", "results.xlsx")
+    ]
+    page = summary_page(
+        title=f"{sc.name} — 义务教育学位规划测算成果",
+        scenario_name=sc.name,
+        base_year=sc.base_year,
+        headline=headline,
+        top_gaps=top,
+        compliance={
+            "大班额学校数 schools with oversized classes": s["oversized_class_schools"],
+            "大校额学校数 oversized schools": s["oversized_schools"],
+        },
+        equity=eq,
+        problems={
+            "errors": len(result.inputs.report.errors),
+            "warnings": len(result.inputs.report.warnings),
+        },
+        files=files,
+        charts=charts,
+    )
+    (tmp / "index.html").write_text(page, encoding="utf-8")

@@ -1,0 +1,75 @@
+"""Charts and the HTML summary page."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from planner.reports import demand_capacity_chart, gap_by_unit_chart, summary_page
+from planner.reports.charts import cjk_font
+from planner.reports.html import esc
+
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "</script><script>alert(1)</script>",
+    "${alert(1)}",
+    "`x`",
+]
+
+
+def test_escape_covers_html_and_template_contexts():
+    for s in HOSTILE:
+        e = esc(s)
+        assert "<" not in e and ">" not in e and "${" not in e and "`" not in e
+
+
+def test_summary_page_escapes_every_text():
+    df = pd.DataFrame({"name": HOSTILE, "seat_gap": [1, 2, 3, 4]})
+    page = summary_page(
+        title="t",
+        scenario_name=HOSTILE[0],
+        base_year=2025,
+        headline=df,
+        top_gaps=df,
+        compliance={HOSTILE[1]: 1},
+        equity=df,
+        problems={"errors": 0, "warnings": 0},
+        files=[(HOSTILE[2], "a.csv")],
+    )
+    for s in HOSTILE:
+        assert s not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "http" not in page  # self-contained: no external resource
+
+
+def _city():
+    years = list(range(2025, 2031))
+    return pd.DataFrame(
+        {
+            "stage": ["primary"] * 6,
+            "year": years,
+            "norm_seats": [100, 110, 120, 130, 140, 150],
+            "required_seats": [100, 110, 120, 130, 140, 150],
+            "capacity": [120] * 6,
+        }
+    )
+
+
+def test_charts_draw_the_series_with_chinese_labels_when_a_font_exists():
+    fig = demand_capacity_chart(_city(), "primary")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(labels) == 3
+    if cjk_font():
+        assert ax.get_title() == "小学学位需求与供给"
+    needs = pd.DataFrame(
+        {
+            "unit_id": ["U1", "U2"],
+            "name": ["东城", "西山"],
+            "stage": "primary",
+            "year": 2030,
+            "seat_gap": [0, 250],
+        }
+    )
+    fig2 = gap_by_unit_chart(needs, "primary", 2030)
+    bars = fig2.axes[0].patches
+    assert sorted(b.get_width() for b in bars) == [0, 250]
