@@ -186,6 +186,37 @@ def _print_summary(sc: Scenario, result) -> None:
     )
 
 
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="Output folder of the first `planner run`.")],
+    run_b: Annotated[Path, typer.Argument(help="Output folder of the second `planner run`.")],
+    out: Annotated[Path, typer.Option(help="Folder for the comparison (must not exist).")] = Path(
+        "runs/compare"
+    ),
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing folder.")] = False,
+) -> None:
+    """Compare two runs: city totals side by side and the units whose gap changed."""
+    from planner.io.compare import read_run, write_comparison
+
+    try:
+        write_comparison(run_a, run_b, out, overwrite=overwrite)
+        (_, ta), (_, tb) = read_run(run_a), read_run(run_b)
+    except PlannerError as exc:
+        _fail(exc)
+    t = Table(title="seat gap: A → B")
+    t.add_column("stage")
+    t.add_column("year", justify="right")
+    t.add_column("A", justify="right")
+    t.add_column("B", justify="right")
+    a = ta["needs_city"].set_index(["stage", "year"])["seat_gap"]
+    b = tb["needs_city"].set_index(["stage", "year"])["seat_gap"]
+    for (stage, year), v in a.items():
+        if year % 5 == 0:
+            t.add_row(stage, str(year), f"{v:,}", f"{b.get((stage, year), 0):,}")
+    console.print(t)
+    console.print(f"comparison written to [bold]{escape(str(out))}[/]")
+
+
 def _default_out(sc: Scenario) -> Path:
     stem = Path(sc.source_file).stem
     return Path("runs") / f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"

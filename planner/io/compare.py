@@ -1,0 +1,57 @@
+"""Read two run folders and write their comparison (情景比较的读写)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from planner.compare import compare_runs
+from planner.errors import InputError
+from planner.io.writers import OutputFolder, write_csv, write_excel
+
+__all__ = ["read_run", "write_comparison"]
+
+RUN_TABLES = ("needs_city", "needs", "projects")
+
+
+def read_run(folder: str | Path) -> tuple[str, dict[str, pd.DataFrame]]:
+    """The scenario name and result tables of a ``planner run`` output folder."""
+    folder = Path(folder)
+    manifest = folder / "manifest.json"
+    if not manifest.exists():
+        raise InputError(
+            f"{folder}: not a planner run folder (no manifest.json). Give the --out folder of "
+            "a `planner run`."
+        )
+    name = json.loads(manifest.read_text(encoding="utf-8"))["scenario"].get("name", folder.name)
+    tables = {}
+    for t in RUN_TABLES:
+        p = folder / f"{t}.csv"
+        if p.exists():
+            tables[t] = pd.read_csv(p, encoding="utf-8-sig", dtype={"unit_id": str})
+    if "needs_city" not in tables or "needs" not in tables:
+        raise InputError(f"{folder}: needs.csv / needs_city.csv missing; rerun `planner run`.")
+    return name, tables
+
+
+def write_comparison(
+    a: str | Path, b: str | Path, out: str | Path, overwrite: bool = False
+) -> Path:
+    """Compare two run folders; write CSV tables and an Excel workbook to ``out``."""
+    name_a, ta = read_run(a)
+    name_b, tb = read_run(b)
+    diff = compare_runs(ta, tb, names=(name_a, name_b))
+    with OutputFolder(out, protect=[a, b], overwrite=overwrite) as tmp:
+        for k, df in diff.items():
+            write_csv(df, tmp / f"compare_{k}.csv")
+        sheets = {
+            "情景 scenarios": diff["scenarios"],
+            "全市对比 city": diff["city"],
+            "单元变化 units": diff["units"],
+        }
+        if "projects" in diff:
+            sheets["项目对比 projects"] = diff["projects"]
+        write_excel(sheets, tmp / "compare.xlsx")
+    return Path(out)
