@@ -16,7 +16,9 @@ import pandas as pd
 from planner.demand import (
     STAGES,
     development_arrivals,
+    forecast_requirement,
     norm_requirement,
+    private_shares,
     project_population_trend,
 )
 from planner.equity import equity_summary, school_indicators
@@ -56,18 +58,26 @@ class RunResult:
         return [y for y in ys if y <= sc.horizon]
 
 
-def demand_table(inputs: Inputs, norms: Norms) -> pd.DataFrame:
+def demand_table(
+    inputs: Inputs, norms: Norms, forecast: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Seat requirement per unit × stage × year from the base year to the horizon.
 
     Population: observed totals, projected by the log-linear trend of the last
-    ``demand.trend_years`` years (the fallback until an enrolment forecast is given),
-    plus the residents of planned housing (``demand.development_method``).
+    ``demand.trend_years`` years, plus the residents of planned housing
+    (``demand.development_method``); the per-thousand norm gives ``norm_seats``.
+
+    When an enrolment ``forecast`` (``unit_id, stage, year, p10, p50, p90``) is given,
+    ``forecast_seats`` is its P50 plus the development seats (the forecast of today's
+    residents does not contain the newcomers), split into public and private seats by
+    :func:`planner.demand.forecast_requirement`.
 
     Returns
     -------
     DataFrame
         ``unit_id, year, stage, population, population_source, development_residents,
-        per_thousand, development_seats, norm_seats, forecast_seats``.
+        per_thousand, development_seats, norm_seats, forecast_seats`` and, with a
+        forecast, ``forecast_p10, forecast_p90, forecast_public, forecast_private``.
     """
     sc = inputs.scenario
     d = sc.demand
@@ -105,7 +115,17 @@ def demand_table(inputs: Inputs, norms: Norms) -> pd.DataFrame:
         dev_seats = dev_households.reindex(key).to_numpy() * yield_
         req["norm_seats"] = req["norm_seats"] + np.ceil(np.round(dev_seats, 6)).astype("int64")
     req["development_seats"] = np.ceil(np.round(dev_seats.to_numpy(float), 6)).astype("int64")
-    req["forecast_seats"] = np.nan  # filled by the enrolment forecast when present
+    req["forecast_seats"] = np.nan
+    if forecast is not None and len(forecast):
+        fr = forecast_requirement(
+            forecast,
+            private_shares(inputs["schools"]),
+            migrant_public_share=float(norms["migrant_public_share"]),
+        )
+        req = req.merge(fr, on=["unit_id", "stage", "year"], how="left")
+        dev = req["development_seats"] if d.include_developments else 0
+        req["forecast_seats"] = np.ceil(np.round(req["forecast_p50"], 6)) + dev
+        req["forecast_public"] = req["forecast_public"] + dev
     return req
 
 
@@ -151,6 +171,7 @@ def compute(
     inputs: Inputs,
     norms: Norms,
     *,
+    forecast: pd.DataFrame | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run every computation step on validated inputs.
@@ -161,6 +182,9 @@ def compute(
         From :func:`planner.io.load.load_inputs`.
     norms : Norms
         From :func:`planner.io.norms.load_norms` (scenario overrides applied).
+    forecast : DataFrame, optional
+        Projected pupils ``unit_id, stage, year, p10, p50, p90``; without it the
+        requirement is the per-thousand norm on the trend projection.
     on_step : callable, optional
         Called with each step's name (progress display).
 
@@ -181,7 +205,7 @@ def compute(
         return time.perf_counter()
 
     t = step("demand")
-    req = demand_table(inputs, norms)
+    req = demand_table(inputs, norms, forecast)
     result.timings["demand"] = time.perf_counter() - t
 
     t = step("supply")
@@ -200,6 +224,18 @@ def compute(
         how="left",
     )
     needs[["students", "schools"]] = needs[["students", "schools"]].fillna(0).astype("int64")
+    fc_cols = []
+    if "forecast_public" in needs.columns:
+        needs["public_gap"] = np.maximum(needs["forecast_public"] - needs["capacity_public"], 0)
+        fc_cols = [
+            "forecast_p10",
+            "forecast_p50",
+            "forecast_p90",
+            "private_share",
+            "forecast_public",
+            "forecast_private",
+            "public_gap",
+        ]
     cols = [
         "unit_id",
         "name",
@@ -222,6 +258,7 @@ def compute(
         "surplus",
         "schools",
         "students",
+        *fc_cols,
     ]
     result.tables["needs"] = needs[cols]
     result.tables["needs_city"] = city_totals(gaps)

@@ -125,3 +125,53 @@ def test_every_output_column_has_a_chinese_label(demo):
         assert not missing, f"{name}: add {missing} to data/schema/outputs.toml"
         zh = localise(df, labels, table=name)
         assert all(not c.isascii() for c in zh.columns), name
+
+
+def test_forecast_split_public_private_with_migrant_floor():
+    from planner.demand import forecast_requirement
+
+    fc = pd.DataFrame(
+        {
+            "unit_id": ["U1", "U2"],
+            "stage": "primary",
+            "year": 2030,
+            "p10": [900.0, 900.0],
+            "p50": [1000.0, 1000.0],
+            "p90": [1100.0, 1100.0],
+        }
+    )
+    share = pd.DataFrame(
+        {"unit_id": ["U1", "U2"], "stage": "primary", "private_share": [0.30, 0.30]}
+    )
+    plain = forecast_requirement(fc, share, migrant_public_share=0.85).set_index("unit_id")
+    assert plain.loc["U1", "forecast_private"] == 300 and plain.loc["U1", "forecast_public"] == 700
+    # U2: half the pupils are migrant children; at most 15 % of them may be in private seats:
+    # private ≤ 1000 × (0.15 × 0.5 + 0.5 × 0.30) = 225
+    mig = pd.DataFrame({"unit_id": ["U2"], "stage": "primary", "migrant_share": [0.5]})
+    m = forecast_requirement(fc, share, migrant_public_share=0.85, migrant_share=mig).set_index(
+        "unit_id"
+    )
+    assert m.loc["U2", "forecast_private"] == 225 and m.loc["U2", "forecast_public"] == 775
+    assert m.loc["U1", "forecast_private"] == 300  # no migrant data: observed share kept
+    assert (m["forecast_public"] + m["forecast_private"] == 1000).all()
+
+
+def test_forecast_basis_max_on_demo():
+    """A forecast table plugs into the run: the requirement is the larger of norm and forecast."""
+    from planner.io.load import load_inputs
+    from planner.io.scenario import read_scenario
+    from planner.run import compute
+
+    sc = read_scenario("data/demo/scenario.toml")
+    inputs = load_inputs(sc)
+    norms = load_norms("guangdong")
+    base = compute(inputs, norms).tables["needs"]
+    # a made-up forecast: 10 % above the norm everywhere
+    fc = base[["unit_id", "stage", "year"]].copy()
+    fc["p50"] = base["norm_seats"] * 1.1
+    fc["p10"], fc["p90"] = fc["p50"] * 0.9, fc["p50"] * 1.1
+    res = compute(inputs, norms, forecast=fc).tables["needs"]
+    assert (res["required_seats"] >= res["norm_seats"]).all()
+    assert (res["required_seats"] >= res["forecast_seats"] - 1e-9).all()
+    assert (res["seat_gap"] >= base["seat_gap"]).all()
+    assert {"forecast_public", "public_gap"} <= set(res.columns)

@@ -186,3 +186,92 @@ def development_arrivals(
     )
     grid["residents"] = np.round(residents * share).astype("int64")
     return grid.drop(columns="completion_year")
+
+
+def private_shares(schools: pd.DataFrame) -> pd.DataFrame:
+    """Observed share of pupils in private (民办) schools per unit and stage (base year).
+
+    Returns
+    -------
+    DataFrame
+        ``unit_id, stage, private_share`` (0 where a unit has no pupils of the stage).
+    """
+    rows = []
+    for stage in STAGES:
+        s = schools.loc[schools["status"] == "existing"]
+        pupils = s[f"students_{stage}"].astype("Float64").fillna(0)
+        private = pupils.where(~s["public"].astype("boolean").fillna(True), 0)
+        g = pd.DataFrame({"unit_id": s["unit_id"], "p": pupils, "q": private}).groupby("unit_id")
+        tot = g[["p", "q"]].sum()
+        share = (tot["q"] / tot["p"].where(tot["p"] > 0)).fillna(0.0).astype(float)
+        rows.append(
+            pd.DataFrame(
+                {"unit_id": share.index, "stage": stage, "private_share": share.to_numpy()}
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def forecast_requirement(
+    forecast: pd.DataFrame,
+    private_share: pd.DataFrame,
+    *,
+    migrant_public_share: float,
+    migrant_share: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Forecast demand split into public and private seats (预测需求的公办/民办划分).
+
+    The forecast gives projected pupils (P10/P50/P90) per unit, stage and year. Private
+    schools keep at most their observed share of pupils; where the share of migrant
+    children (随迁子女) is known, private seats may hold at most
+    ``1 − migrant_public_share`` of them (the policy: ≥ 85 % in public or government-
+    purchased seats), so
+
+        private ≤ P50 × min(private_share, (1 − migrant_public_share) × migrant_share
+                            + (1 − migrant_share) × private_share)
+
+    and the public requirement is the rest.
+
+    Parameters
+    ----------
+    forecast : DataFrame
+        ``unit_id, stage, year, p10, p50, p90`` (pupils).
+    private_share : DataFrame
+        ``unit_id, stage, private_share`` (e.g. from :func:`private_shares`).
+    migrant_public_share : float
+        The policy floor (norm ``migrant_public_share``, 0.85).
+    migrant_share : DataFrame, optional
+        ``unit_id, stage, migrant_share``: migrant children among pupils.
+
+    Returns
+    -------
+    DataFrame
+        ``unit_id, stage, year, forecast_p10, forecast_p50, forecast_p90, private_share,
+        forecast_public, forecast_private`` (seats, rounded up).
+    """
+    f = forecast.merge(private_share, on=["unit_id", "stage"], how="left")
+    f["private_share"] = f["private_share"].fillna(0.0)
+    share = f["private_share"].to_numpy(float)
+    if migrant_share is not None:
+        f = f.merge(migrant_share, on=["unit_id", "stage"], how="left")
+        m = f["migrant_share"].fillna(0.0).to_numpy(float)
+        cap = (1.0 - migrant_public_share) * m + (1.0 - m) * share
+        share = np.minimum(share, cap)
+        f = f.drop(columns="migrant_share")
+    f["private_share"] = share
+    p50 = f["p50"].to_numpy(float)
+    private = np.floor(np.round(p50 * share, 6))
+    out = pd.DataFrame(
+        {
+            "unit_id": f["unit_id"],
+            "stage": f["stage"],
+            "year": f["year"],
+            "forecast_p10": f["p10"].to_numpy(float),
+            "forecast_p50": p50,
+            "forecast_p90": f["p90"].to_numpy(float),
+            "private_share": share,
+            "forecast_public": np.ceil(np.round(p50 - private, 6)).astype("int64"),
+            "forecast_private": private.astype("int64"),
+        }
+    )
+    return out

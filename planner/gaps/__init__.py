@@ -93,7 +93,8 @@ def city_totals(gaps: pd.DataFrame) -> pd.DataFrame:
     requirement summed over the city.
     """
     cols = ["norm_seats", "required_seats", "capacity", "seat_gap", "surplus"]
-    g = gaps.groupby(["stage", "year"], sort=True)[cols].sum().reset_index()
+    cols += [c for c in ("forecast_p10", "forecast_p50", "forecast_p90") if c in gaps.columns]
+    g = gaps.groupby(["stage", "year"], sort=True)[cols].sum(min_count=1).reset_index()
     g["net_balance"] = g["capacity"] - g["required_seats"]
     return g
 
