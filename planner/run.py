@@ -308,3 +308,10 @@ def summary(result: RunResult) -> dict[str, object]:
         if not r.cv_ok
     ]
     return out
+
+
+def milestone_gaps(result: RunResult) -> pd.DataFrame:
+    """City seat gap per stage (rows) at the base year and the milestones (columns)."""
+    c = result.tables["needs_city"]
+    years = result.milestone_years()
+    return c[c["year"].isin(years)].pivot(index="stage", columns="year", values="seat_gap")

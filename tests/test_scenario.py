@@ -60,3 +60,15 @@ def test_write_read_round_trip(tmp_path):
     back = read_scenario(out)
     assert back.model_dump() == sc.model_dump()
     assert back.input_path("units") == tmp_path / "u.gpkg"
+
+
+def test_write_elsewhere_keeps_inputs_found(tmp_path):
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario.toml"
+    sc = read_scenario(demo)
+    (tmp_path / "sub").mkdir()
+    out = write_scenario(sc, tmp_path / "sub" / "copy.toml")
+    back = read_scenario(out)
+    for name, _ in back.inputs.items():
+        assert back.input_path(name).resolve() == sc.input_path(name).resolve()

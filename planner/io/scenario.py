@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -53,11 +54,21 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
 def write_scenario(scenario: Scenario, path: str | Path) -> Path:
     """Write a scenario to a TOML file that :func:`read_scenario` accepts.
 
-    Input paths are written as they are held (relative to the scenario's folder), so
-    write next to the original scenario or use absolute paths.
+    Relative input paths (and a norms file path) are rewritten relative to the new
+    file's folder, so the written scenario finds the same inputs wherever it is saved.
     """
     path = Path(path)
     data = scenario_to_dict(scenario)
+    new_dir = path.resolve().parent
+    old_dir = Path(scenario.base_dir).resolve()
+    if new_dir != old_dir:
+        for spec in data.get("inputs", {}).values():
+            p = Path(spec["path"])
+            if not p.is_absolute():
+                spec["path"] = Path(os.path.relpath(old_dir / p, new_dir)).as_posix()
+        norms = data.get("norms", "")
+        if norms.endswith(".toml") and not Path(norms).is_absolute() and (old_dir / norms).exists():
+            data["norms"] = Path(os.path.relpath(old_dir / norms, new_dir)).as_posix()
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
     tmp.replace(path)

@@ -1,0 +1,95 @@
+"""The public Python API for analysts and notebooks (分析接口).
+
+Thin, stable entry points over the modules:
+
+>>> from planner import api
+>>> sc = api.read_scenario("data/demo/scenario.toml")
+>>> result = api.run(sc)                      # validated inputs → tables
+>>> result.tables["needs"].head()
+
+Everything a notebook needs is here or in the modules it names; notebooks never
+re-implement computation.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+import pandas as pd
+
+from planner.compare import compare_runs
+from planner.inputs import Inputs
+from planner.io.load import load_inputs
+from planner.io.norms import available_norms, load_norms
+from planner.io.run_output import write_run
+from planner.io.scenario import read_scenario, write_scenario
+from planner.norms import Norms
+from planner.run import RunResult, compute, milestone_gaps, needs_wide, summary
+from planner.scenario import Scenario, scenario_from_dict
+
+__all__ = [
+    "read_scenario",
+    "write_scenario",
+    "load_inputs",
+    "load_norms",
+    "available_norms",
+    "norms_for",
+    "run",
+    "write_run",
+    "variant",
+    "compare",
+    "needs_wide",
+    "milestone_gaps",
+    "summary",
+    "Scenario",
+    "Inputs",
+    "Norms",
+    "RunResult",
+]
+
+
+def norms_for(scenario: Scenario) -> Norms:
+    """The norms in force for a scenario (its norms file plus ``norms_override``)."""
+    ref = scenario.norms
+    cand = scenario.base_dir / ref
+    if ref.endswith(".toml") and cand.exists():
+        ref = str(cand)
+    return load_norms(ref, overrides=scenario.norms_override or None)
+
+
+def run(
+    scenario: Scenario,
+    *,
+    inputs: Inputs | None = None,
+    forecast: pd.DataFrame | None = None,
+) -> RunResult:
+    """Load (unless ``inputs`` are given), validate and compute a scenario in memory."""
+    inputs = inputs if inputs is not None else load_inputs(scenario)
+    if inputs.scenario is not scenario:
+        inputs = Inputs(scenario, inputs.tables, inputs.report, inputs.compute_crs, inputs.files)
+    return compute(inputs, norms_for(scenario), forecast=forecast)
+
+
+def variant(scenario: Scenario, **changes: Any) -> Scenario:
+    """A copy of a scenario with some settings changed, validated like a file.
+
+    Nested settings use ``__``: ``variant(sc, norms="zhongshan_urban",
+    demand__requirement_basis="norm", norms_override={"class_cap.primary": 40})``.
+    Input paths stay relative to the original scenario's folder.
+    """
+    data = deepcopy(scenario.model_dump(mode="json", exclude_none=True))
+    for key, value in changes.items():
+        node = data
+        parts = key.split("__")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return scenario_from_dict(
+        data, base_dir=scenario.base_dir, source=f"{scenario.source_file} (variant)"
+    )
+
+
+def compare(a: RunResult, b: RunResult) -> dict[str, pd.DataFrame]:
+    """Difference tables between two in-memory results (see :func:`planner.compare.compare_runs`)."""
+    return compare_runs(a.tables, b.tables, names=(a.inputs.scenario.name, b.inputs.scenario.name))

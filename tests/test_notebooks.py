@@ -1,0 +1,36 @@
+"""Every analyst notebook runs top to bottom on the demo city (papermill)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import papermill as pm
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs(nb, tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    params = {"scenario_path": str(ROOT / "data" / "demo" / "scenario.toml")}
+    if "tuned_path" in nb.read_text(encoding="utf-8"):
+        params["tuned_path"] = str(tmp_path / "tuned.toml")
+    pm.execute_notebook(
+        str(nb),
+        str(tmp_path / nb.name),
+        parameters=params,
+        cwd=str(nb.parent),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_stored_without_outputs(nb):
+    data = json.loads(nb.read_text(encoding="utf-8"))
+    code = [c for c in data["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in code)
