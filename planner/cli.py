@@ -131,6 +131,13 @@ def run(
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
     strict: StrictOpt = None,
+    siting: Annotated[
+        bool | None,
+        typer.Option(
+            "--siting/--no-siting",
+            help="Plan new schools (default: the scenario's siting.enabled).",
+        ),
+    ] = None,
 ) -> None:
     """Run the planner on SCENARIO and write every output to a fresh folder."""
     from planner.io.run_output import write_run
@@ -147,7 +154,12 @@ def run(
             )
         with _progress() as prog:
             task = prog.add_task("computing", total=None)
-            result = compute(inputs, norms, on_step=lambda s: prog.update(task, description=s))
+            result = compute(
+                inputs,
+                norms,
+                siting=(sc.siting.enabled if siting is None else siting) and "sites" in inputs,
+                on_step=lambda s: prog.update(task, description=s),
+            )
             prog.update(task, description="computed", total=1, completed=1)
         target = out or _default_out(sc)
         t1 = time.perf_counter()
@@ -184,6 +196,26 @@ def _print_summary(sc: Scenario, result) -> None:
         f"大班额 schools: {s['oversized_class_schools']}; 大校额 schools: {s['oversized_schools']}; "
         f"差异系数 over the limit: {', '.join(s['cv_failing']) or 'none'}"
     )
+    if "siting_summary" in result.tables:
+        ss = result.tables["siting_summary"].iloc[0]
+        after = (
+            result.tables["gaps_after"]
+            .groupby(["stage", "year"])[["seat_gap", "seat_gap_after"]]
+            .sum()
+        )
+        console.print(
+            f"siting: {ss['projects']} projects, {ss['seats_added']:,} seats, "
+            f"{ss['cost_yuan'] / 1e8:,.2f} 亿元; solver {ss['status']}, gap {ss['gap']:.3%}, "
+            f"{ss['solve_seconds']:.0f} s"
+        )
+        t2 = Table(title="seat gap before → after the plan")
+        t2.add_column("stage")
+        t2.add_column("year", justify="right")
+        t2.add_column("before", justify="right")
+        t2.add_column("after", justify="right")
+        for (stage, year), r in after.iterrows():
+            t2.add_row(stage, str(year), f"{int(r['seat_gap']):,}", f"{int(r['seat_gap_after']):,}")
+        console.print(t2)
 
 
 @app.command()

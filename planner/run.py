@@ -44,12 +44,15 @@ class RunResult:
         Result tables by name (tidy, English column names).
     timings : dict
         Seconds spent per step.
+    layers : dict
+        Spatial results (GeoDataFrames in WGS84), e.g. ``catchments`` from siting.
     """
 
     inputs: Inputs
     norms: Norms
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    layers: dict[str, object] = field(default_factory=dict)
 
     def milestone_years(self) -> list[int]:
         """Base year and the scenario's milestones (within the horizon)."""
@@ -172,6 +175,7 @@ def compute(
     norms: Norms,
     *,
     forecast: pd.DataFrame | None = None,
+    siting: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run every computation step on validated inputs.
@@ -185,6 +189,10 @@ def compute(
     forecast : DataFrame, optional
         Projected pupils ``unit_id, stage, year, p10, p50, p90``; without it the
         requirement is the per-thousand norm on the trend projection.
+    siting : bool
+        Also plan new schools and expansions (``planner run`` does when the scenario's
+        ``siting.enabled``); adds ``projects``, ``unserved``, ``gaps_after``,
+        ``siting_summary``, ``siting_checks`` and the ``catchments`` layer.
     on_step : callable, optional
         Called with each step's name (progress display).
 
@@ -276,6 +284,16 @@ def compute(
     result.tables["equity_schools"] = ind
     result.tables["equity_summary"] = equity_summary(ind, norms)
     result.timings["equity"] = time.perf_counter() - t
+
+    if siting:
+        from planner.siting.schools import site_schools
+
+        t = step("siting")
+        outcome = site_schools(inputs, norms, result.tables["needs"], cap_school)
+        result.tables.update(outcome.tables)
+        if outcome.catchments is not None:
+            result.layers["catchments"] = outcome.catchments
+        result.timings["siting"] = time.perf_counter() - t
     return result
 
 

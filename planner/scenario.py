@@ -20,6 +20,7 @@ __all__ = [
     "InputsSpec",
     "Scenario",
     "DemandSpec",
+    "SitingSpec",
     "StageValues",
     "INPUT_NAMES",
     "scenario_from_dict",
@@ -137,6 +138,64 @@ class DemandSpec(_Strict):
     milestones: list[int] = Field(default_factory=lambda: [5, 10])
 
 
+class SitingSpec(_Strict):
+    """Assumptions of the siting step (布局优化假设).
+
+    Attributes
+    ----------
+    enabled : bool
+        Run the siting optimisation in ``planner run``.
+    grid_m : float
+        Cell size of the demand grid in metres (each unit's demand is spread over the
+        cells whose centre lies in it, in proportion to their area).
+    detour_factor : float
+        Road distance ≈ straight-line distance × this factor.
+    reach_factor : float
+        Pupils may be assigned up to ``reach_factor`` × the norm's service radius; travel
+        beyond the radius itself is penalised and reported.
+    cost_per_seat_new : float
+        Construction cost of a new school per seat (yuan), land excluded.
+    cost_per_seat_expansion : float
+        Construction cost of an expansion per seat (yuan); cheaper than new.
+    land_per_pupil : StageValues
+        Site land per pupil (m²) that limits a new school's size and an expansion.
+    expansion_step_classes : StageValues
+        Classes added per expansion step (one per grade: 6 primary, 3 junior).
+    max_expansion_steps : int
+        Most expansion steps one school may take.
+    budget : float or None
+        Total (undiscounted) construction and land budget in yuan; None = unlimited.
+    discount_rate : float
+        Yearly rate for discounting costs to the base year.
+    periods : list of int or None
+        Years in which projects may open and demand is checked (default: base+1, +3, +5,
+        +10 and the horizon).
+    time_limit_s : float
+        Solver time limit in seconds; the best plan found and its proven gap are reported.
+    mip_gap : float
+        Relative gap at which the solver may stop.
+    """
+
+    enabled: bool = True
+    grid_m: float = Field(default=1000.0, gt=50, le=10000)
+    detour_factor: float = Field(default=1.3, ge=1.0, le=3.0)
+    reach_factor: float = Field(default=4.0, ge=1.0, le=10.0)
+    cost_per_seat_new: float = Field(default=80_000.0, ge=0)
+    cost_per_seat_expansion: float = Field(default=50_000.0, ge=0)
+    land_per_pupil: StageValues = Field(
+        default_factory=lambda: StageValues(primary=10.0, junior=12.0)
+    )
+    expansion_step_classes: StageValues = Field(
+        default_factory=lambda: StageValues(primary=6, junior=3)
+    )
+    max_expansion_steps: int = Field(default=2, ge=0, le=10)
+    budget: float | None = Field(default=None, ge=0)
+    discount_rate: float = Field(default=0.03, ge=0, le=0.5)
+    periods: list[int] | None = None
+    time_limit_s: float = Field(default=120.0, gt=0)
+    mip_gap: float = Field(default=1e-3, ge=0, le=0.5)
+
+
 class Scenario(_Strict):
     """A planning scenario.
 
@@ -165,6 +224,8 @@ class Scenario(_Strict):
         The input files.
     demand : DemandSpec
         Assumptions of the demand step (``[demand]``).
+    siting : SitingSpec
+        Assumptions of the siting step (``[siting]``).
     """
 
     name: str
@@ -177,6 +238,7 @@ class Scenario(_Strict):
     compute_crs: str = "auto"
     inputs: InputsSpec
     demand: DemandSpec = Field(default_factory=DemandSpec)
+    siting: SitingSpec = Field(default_factory=SitingSpec)
 
     # set by the reader, never by the file
     base_dir: Path = Field(default=Path("."), exclude=True)

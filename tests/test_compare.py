@@ -20,10 +20,14 @@ def test_compare_higher_norm_never_lowers_requirement(tmp_path):
     (tmp_path / "zs.toml").write_text(variant, encoding="utf-8")
     r = CliRunner()
     assert (
-        r.invoke(app, ["run", str(DEMO / "scenario.toml"), "--out", str(tmp_path / "a")]).exit_code
+        r.invoke(
+            app, ["run", str(DEMO / "scenario.toml"), "--out", str(tmp_path / "a"), "--no-siting"]
+        ).exit_code
         == 0
     )
-    res = r.invoke(app, ["run", str(tmp_path / "zs.toml"), "--out", str(tmp_path / "b")])
+    res = r.invoke(
+        app, ["run", str(tmp_path / "zs.toml"), "--out", str(tmp_path / "b"), "--no-siting"]
+    )
     assert res.exit_code == 0, res.output
     res = r.invoke(
         app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "c")]

@@ -290,7 +290,8 @@ def make_schools(
             types.append(nine_units[uid])
         centre = np.array([poly.centroid.x, poly.centroid.y])
         sigma = 1500 if kind == "urban" else 2500
-        xy = _points_in(poly, len(types), rng, centre if kind != "rural" else None, sigma)
+        # towns: schools gather around the town centre; streets and villages: spread out
+        xy = _points_in(poly, len(types), rng, centre if kind == "town" else None, sigma)
         # shares of the unit's pupils per stage among the schools teaching it
         for stage, grades in (("primary", range(1, 7)), ("junior", range(7, 10))):
             idx = [

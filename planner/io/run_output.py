@@ -55,6 +55,11 @@ SHEETS = {
     "equity_schools": "优质均衡学校指标",
     "equity_summary": "差异系数",
     "school_capacity": "学校学位供给",
+    "projects": "规划建设项目",
+    "gaps_after": "规划实施后学位缺口",
+    "unserved": "未满足需求",
+    "siting_summary": "优化求解摘要",
+    "siting_checks": "优化前检查",
     "norms": "采用标准",
     "inputs_summary": "输入数据概况",
     "validation": "数据问题清单",
@@ -138,6 +143,8 @@ def write_run(
                 pyogrio.write_dataframe(df, canon / "inputs.gpkg", layer=name, driver="GPKG")
             else:
                 write_csv(df, canon / f"{name}.csv")
+        for name, layer in result.layers.items():
+            pyogrio.write_dataframe(layer, tmp / "results.gpkg", layer=name, driver="GPKG")
         _write_report(result, tmp)
         manifest = {
             "planner_manifest": 1,

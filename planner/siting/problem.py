@@ -1,0 +1,521 @@
+"""The siting problem of a scenario (布局优化问题): demand points, facilities, options, reach.
+
+Builds, from canonical inputs and the seat requirement, the arrays the optimiser
+works on. Pure computation on data frames in a metric CRS; sparse throughout: only
+demand–facility pairs within reach exist.
+
+Rules (documented for the bureau):
+
+- **Demand points**: a square grid of ``siting.grid_m`` metres; each unit's planning
+  requirement (seats, per stage and period) is spread over the cells whose centre lies in
+  the unit: 20 % in proportion to area, 80 % following today's pupils of the stage
+  (an exponential kernel of 1.5 km around each school, weighted by its pupils), since
+  where pupils live is best seen from where they go to school (a unit too small to hold a
+  cell centre gets one point at its representative point). Planned housing developments are points of their
+  own carrying their seats, taken out of their unit's spread share.
+- **Facilities**: every existing (and planned) school offers its capacity per stage and
+  period; each candidate site is a facility whose capacity comes only from a chosen
+  option.
+- **Options**: expansions of public schools in whole steps of classes (6 primary / 3
+  junior per step), limited by the school-size cap and the school's land at
+  ``siting.land_per_pupil``; new schools on candidate sites at the norms' standard sizes
+  for the stages the site allows, limited by its land area and the size cap. Options of
+  one school or one site exclude each other.
+- **Reach**: road distance ≈ straight line × ``siting.detour_factor``; a pupil may be
+  assigned up to ``siting.reach_factor`` × the service radius of their unit's kind and
+  stage; distance beyond the radius itself is penalised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.spatial import cKDTree
+
+from planner.norms import Norms
+from planner.scenario import SitingSpec
+
+__all__ = ["SitingProblem", "build_problem", "default_periods", "nine_year_split"]
+
+STAGES = ("primary", "junior")
+SITE_TYPES = {
+    "primary": ("primary",),
+    "junior": ("junior",),
+    "nine_year": ("nine_year",),
+    "any": ("primary", "junior", "nine_year"),
+}
+
+
+@dataclass
+class SitingProblem:
+    """Arrays of one siting instance.
+
+    Attributes
+    ----------
+    periods : ndarray
+        Years in which demand is checked and projects may open.
+    points : DataFrame
+        ``point_id, stage, unit_id, kind, x, y, source`` (source: grid or development).
+    demand : ndarray
+        Seats required, shape (points, periods).
+    radius : ndarray
+        Norm service radius of each point (m).
+    facilities : DataFrame
+        ``fac_id, stage, ref, kind, x, y`` — ref is the school_id or site_id.
+    cap0 : ndarray
+        Capacity without any project, shape (facilities, periods).
+    options : DataFrame
+        ``opt_id, group, kind, ref, school_type, classes_primary, classes_junior,
+        seats_primary, seats_junior, cost, earliest_year``.
+    adds : scipy.sparse.csr_matrix
+        Seats an option adds to a facility, shape (facilities, options).
+    dist : scipy.sparse.csr_matrix
+        Road-approximate distance (m) of every eligible point–facility pair, shape
+        (points, facilities); absent = not allowed.
+    cells : GeoDataFrame
+        The grid cells (point geometry for developments) for catchment polygons.
+    """
+
+    periods: np.ndarray
+    points: pd.DataFrame
+    demand: np.ndarray
+    radius: np.ndarray
+    facilities: pd.DataFrame
+    cap0: np.ndarray
+    options: pd.DataFrame
+    adds: sp.csr_matrix
+    dist: sp.csr_matrix
+    cells: gpd.GeoDataFrame
+    crs: object = None
+
+    @property
+    def n_pairs(self) -> int:
+        """Eligible point–facility pairs."""
+        return int(self.dist.nnz)
+
+    def check(self) -> list[str]:
+        """Problems visible before solving (the model itself always has a solution)."""
+        out = []
+        reach = np.diff(self.dist.indptr) > 0
+        dem = self.demand.sum(axis=1)
+        lonely = (~reach) & (dem > 0)
+        if lonely.any():
+            out.append(
+                f"{int(lonely.sum())} demand points ({dem[lonely].sum():,.0f} seat-periods) have "
+                "no school or site within reach: they stay unserved ('nothing within reach')"
+            )
+        for p, year in enumerate(self.periods):
+            for stage in STAGES:
+                fs = (self.facilities["stage"] == stage).to_numpy()
+                ps = (self.points["stage"] == stage).to_numpy()
+                extra = self.adds[fs].max(axis=1).toarray().sum() if self.adds.shape[1] else 0.0
+                cap = self.cap0[fs, p].sum() + extra
+                need = self.demand[ps, p].sum()
+                if need > cap:
+                    out.append(
+                        f"{year} {stage}: {need:,.0f} seats required but at most {cap:,.0f} "
+                        "available even with every option; the rest stays unserved ('capacity')"
+                    )
+        if len(self.options) == 0:
+            out.append("no expansion or new-school option: the plan can only assign pupils")
+        return out
+
+
+def default_periods(base_year: int, horizon: int) -> list[int]:
+    """Base+1, +3, +5, +10 and the horizon (within the horizon)."""
+    ys = {base_year + k for k in (1, 3, 5, 10)} | {horizon}
+    return sorted(y for y in ys if base_year < y <= horizon)
+
+
+def nine_year_split(classes: int) -> tuple[int, int]:
+    """Primary and junior classes of a nine-year school of ``classes`` (6 + 3 grades)."""
+    per_grade = classes // 9
+    return 6 * per_grade, 3 * per_grade
+
+
+def _grid_points(units: gpd.GeoDataFrame, cell: float) -> gpd.GeoDataFrame:
+    minx, miny, maxx, maxy = units.total_bounds
+    xs = np.arange(minx + cell / 2, maxx, cell)
+    ys = np.arange(miny + cell / 2, maxy, cell)
+    gx, gy = np.meshgrid(xs, ys)
+    gx, gy = gx.ravel(), gy.ravel()
+    centres = gpd.GeoDataFrame(geometry=gpd.points_from_xy(gx, gy), crs=units.crs)
+    j = gpd.sjoin(centres, units[["unit_id", "kind", "geometry"]], predicate="within", how="inner")
+    j = j[~j.index.duplicated()]
+    boxes = shapely.box(
+        gx[j.index] - cell / 2,
+        gy[j.index] - cell / 2,
+        gx[j.index] + cell / 2,
+        gy[j.index] + cell / 2,
+    )
+    ugeom = units.set_index("unit_id").geometry
+    clipped = shapely.intersection(boxes, ugeom.loc[j["unit_id"]].values)
+    out = gpd.GeoDataFrame(
+        {
+            "unit_id": j["unit_id"].to_numpy(),
+            "kind": j["kind"].to_numpy(),
+            "x": gx[j.index],
+            "y": gy[j.index],
+            "area": shapely.area(clipped),
+        },
+        geometry=clipped,
+        crs=units.crs,
+    )
+    missing = units.loc[~units["unit_id"].isin(out["unit_id"])]
+    if len(missing):
+        rp = missing.geometry.representative_point()
+        extra = gpd.GeoDataFrame(
+            {
+                "unit_id": missing["unit_id"].to_numpy(),
+                "kind": missing["kind"].to_numpy(),
+                "x": rp.x.to_numpy(),
+                "y": rp.y.to_numpy(),
+                "area": missing.area.to_numpy(),
+            },
+            geometry=missing.geometry.values,
+            crs=units.crs,
+        )
+        out = pd.concat([out, extra], ignore_index=True)
+    return out.reset_index(drop=True)
+
+
+#: share of a unit's demand spread evenly by area; the rest follows today's pupils
+UNIFORM_SHARE = 0.2
+#: length scale (m) of the kernel that spreads demand around today's schools
+KERNEL_M = 1500.0
+
+
+def _cell_shares(
+    cells: gpd.GeoDataFrame, schools: gpd.GeoDataFrame, stage: str, grid_m: float
+) -> np.ndarray:
+    """Share of its unit's demand each cell carries.
+
+    Where pupils live is approximated by where they go to school today: each cell's
+    weight is its area × (UNIFORM_SHARE + (1 − UNIFORM_SHARE) × K), with K the
+    exponential kernel (length KERNEL_M) of today's pupils of the stage around the cell,
+    normalised within the unit. A unit without pupils of the stage is spread by area.
+    """
+    pupils = schools[f"students_{stage}"].astype("Float64").fillna(0).to_numpy(float)
+    has = pupils > 0
+    cx, cy = cells["x"].to_numpy(), cells["y"].to_numpy()
+    k = np.zeros(len(cells))
+    if has.any():
+        tree = cKDTree(
+            np.column_stack(
+                [schools.geometry.x.to_numpy()[has], schools.geometry.y.to_numpy()[has]]
+            )
+        )
+        m = cKDTree(np.column_stack([cx, cy])).sparse_distance_matrix(
+            tree, max_distance=5 * KERNEL_M, output_type="coo_matrix"
+        )
+        np.add.at(k, m.row, pupils[has][m.col] * np.exp(-m.data / KERNEL_M))
+    unit = cells["unit_id"].to_numpy()
+    area = cells["area"].to_numpy(float)
+    kdf = pd.DataFrame({"u": unit, "k": k * area, "a": area})
+    ksum = kdf.groupby("u")["k"].transform("sum").to_numpy()
+    asum = kdf.groupby("u")["a"].transform("sum").to_numpy()
+    kern = np.where(ksum > 0, kdf["k"].to_numpy() / np.where(ksum > 0, ksum, 1), area / asum)
+    return UNIFORM_SHARE * area / asum + (1 - UNIFORM_SHARE) * kern
+
+
+def build_problem(
+    *,
+    units: gpd.GeoDataFrame,
+    schools: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame | None,
+    developments: gpd.GeoDataFrame | None,
+    requirement: pd.DataFrame,
+    school_capacity: pd.DataFrame,
+    dev_seats: pd.DataFrame | None,
+    norms: Norms,
+    spec: SitingSpec,
+    periods: list[int],
+) -> SitingProblem:
+    """Build the siting arrays.
+
+    Parameters
+    ----------
+    units, schools, sites, developments : GeoDataFrame
+        Canonical inputs in the metric compute CRS.
+    requirement : DataFrame
+        ``unit_id, stage, year, required_seats`` (the planning requirement).
+    school_capacity : DataFrame
+        From :func:`planner.supply.school_capacity` (``school_id, stage, year, capacity``).
+    dev_seats : DataFrame, optional
+        ``dev_id, unit_id, stage, year, seats``: seats owed by each development.
+    norms : Norms
+        Class caps, size caps, standard sizes, service radii.
+    spec : SitingSpec
+        The scenario's siting assumptions.
+    periods : list of int
+        Years to plan for.
+    """
+    periods_a = np.asarray(periods, dtype="int64")
+    P = len(periods_a)
+    cells = _grid_points(units, spec.grid_m)
+    # ---- demand points --------------------------------------------------------------
+    req = requirement.loc[requirement["year"].isin(periods_a)]
+    pts_frames, dem_rows, cell_rows = [], [], []
+    for stage in STAGES:
+        r = (
+            req.loc[req["stage"] == stage]
+            .pivot_table(index="unit_id", columns="year", values="required_seats", aggfunc="sum")
+            .reindex(columns=periods_a)
+            .fillna(0.0)
+        )
+        dv = None
+        if dev_seats is not None and len(dev_seats):
+            d = dev_seats.loc[(dev_seats["stage"] == stage) & dev_seats["year"].isin(periods_a)]
+            dv = (
+                d.pivot_table(index="dev_id", columns="year", values="seats", aggfunc="sum")
+                .reindex(columns=periods_a)
+                .fillna(0.0)
+            )
+            by_unit = (
+                d.pivot_table(index="unit_id", columns="year", values="seats", aggfunc="sum")
+                .reindex(index=r.index, columns=periods_a)
+                .fillna(0.0)
+            )
+            r = (r - by_unit).clip(lower=0.0)
+        share = _cell_shares(cells, schools, stage, spec.grid_m)
+        dem = r.reindex(cells["unit_id"]).fillna(0.0).to_numpy() * share[:, None]
+        pts_frames.append(
+            pd.DataFrame(
+                {
+                    "stage": stage,
+                    "unit_id": cells["unit_id"],
+                    "kind": cells["kind"],
+                    "x": cells["x"],
+                    "y": cells["y"],
+                    "source": "grid",
+                }
+            )
+        )
+        dem_rows.append(dem)
+        cell_rows.append(cells.geometry.values)
+        if dv is not None and developments is not None and len(dv):
+            dd = developments.set_index("dev_id").loc[dv.index]
+            c = dd.geometry.representative_point()
+            kinds = dd["unit_id"].map(units.set_index("unit_id")["kind"])
+            pts_frames.append(
+                pd.DataFrame(
+                    {
+                        "stage": stage,
+                        "unit_id": dd["unit_id"].to_numpy(),
+                        "kind": kinds.to_numpy(),
+                        "x": c.x.to_numpy(),
+                        "y": c.y.to_numpy(),
+                        "source": "development",
+                    }
+                )
+            )
+            dem_rows.append(dv.to_numpy())
+            cell_rows.append(c.values)
+    points = pd.concat(pts_frames, ignore_index=True)
+    points.insert(0, "point_id", np.arange(len(points)))
+    demand = np.vstack(dem_rows)
+    cell_geoms = gpd.GeoDataFrame(
+        points[["point_id", "stage", "unit_id", "source"]],
+        geometry=np.concatenate(cell_rows),
+        crs=units.crs,
+    )
+    radius = np.array(
+        [norms.service_radius(k, s) for k, s in zip(points["kind"], points["stage"], strict=True)]
+    )
+
+    # ---- facilities: existing schools × stage, then sites × stage --------------------
+    cap = school_capacity.loc[school_capacity["year"].isin(periods_a)]
+    capw = (
+        cap.pivot_table(
+            index=["school_id", "stage"], columns="year", values="capacity", aggfunc="sum"
+        )
+        .reindex(columns=periods_a)
+        .fillna(0)
+    )
+    sch = schools.set_index("school_id")
+    fac_school = capw.reset_index()[["school_id", "stage"]]
+    geom = sch.geometry.loc[fac_school["school_id"]]
+    fac = pd.DataFrame(
+        {
+            "stage": fac_school["stage"],
+            "ref": fac_school["school_id"],
+            "kind": "existing",
+            "x": geom.x.to_numpy(),
+            "y": geom.y.to_numpy(),
+        }
+    )
+    cap0 = capw.to_numpy(float)
+    site_rows = []
+    if sites is not None and len(sites):
+        c = sites.geometry.representative_point()
+        for stage in STAGES:
+            site_rows.append(
+                pd.DataFrame(
+                    {
+                        "stage": stage,
+                        "ref": sites["site_id"].to_numpy(),
+                        "kind": "site",
+                        "x": c.x.to_numpy(),
+                        "y": c.y.to_numpy(),
+                    }
+                )
+            )
+    if site_rows:
+        fac = pd.concat([fac, *site_rows], ignore_index=True)
+        cap0 = np.vstack([cap0, np.zeros((len(fac) - len(cap0), P))])
+    fac.insert(0, "fac_id", np.arange(len(fac)))
+    fac_index = {(r, s): i for i, (r, s) in enumerate(zip(fac["ref"], fac["stage"], strict=True))}
+
+    # ---- options --------------------------------------------------------------------
+    opts = []
+    base = int(periods_a.min()) - 1
+    cap_classes = {s: norms.class_cap(s) for s in STAGES}
+    ex = schools.loc[
+        (schools["status"] == "existing") & schools["public"].astype("boolean").fillna(True)
+    ]
+    for stage in STAGES:
+        step = int(getattr(spec.expansion_step_classes, stage))
+        lpp = float(getattr(spec.land_per_pupil, stage))
+        for k in range(1, spec.max_expansion_steps + 1):
+            add = k * step
+            cls_stage = ex[f"classes_{stage}"].astype(float)
+            teaches = cls_stage > 0
+            seats_now = (
+                ex["classes_primary"].astype(float) * cap_classes["primary"]
+                + ex["classes_junior"].astype(float) * cap_classes["junior"]
+            )
+            seats_after = seats_now + add * cap_classes[stage]
+            size_cap = ex["stage"].map(lambda t: norms.school_size_cap(t)).astype(float)
+            land_ok = ex["land_area"].astype(float).fillna(0) >= seats_after * lpp
+            ok = (teaches & (seats_after <= size_cap) & land_ok).to_numpy()
+            e = ex.loc[ok]
+            seats = add * cap_classes[stage]
+            opts.append(
+                pd.DataFrame(
+                    {
+                        "group": "school:" + e["school_id"].astype(str) + ":" + stage,
+                        "kind": "expansion",
+                        "ref": e["school_id"].to_numpy(),
+                        "school_type": e["stage"].to_numpy(),
+                        "classes_primary": add if stage == "primary" else 0,
+                        "classes_junior": add if stage == "junior" else 0,
+                        "seats_primary": seats if stage == "primary" else 0,
+                        "seats_junior": seats if stage == "junior" else 0,
+                        "cost": seats * spec.cost_per_seat_expansion,
+                        "earliest_year": base + 1,
+                    }
+                )
+            )
+    if sites is not None and len(sites):
+        site_stage = sites["stage"].fillna("any")
+        land_cost = sites["land_cost"].astype(float).fillna(0.0)
+        for stype in ("primary", "junior", "nine_year"):
+            allowed = site_stage.map(lambda v, t=stype: t in SITE_TYPES.get(v, ())).to_numpy(bool)
+            for classes in norms.standard_sizes(stype):
+                if stype == "nine_year":
+                    cp, cj = nine_year_split(classes)
+                else:
+                    cp, cj = (classes, 0) if stype == "primary" else (0, classes)
+                sp_, sj = cp * cap_classes["primary"], cj * cap_classes["junior"]
+                need_land = sp_ * spec.land_per_pupil.primary + sj * spec.land_per_pupil.junior
+                ok = (
+                    allowed
+                    & (sites["land_area"].astype(float).to_numpy() >= need_land)
+                    & (sp_ + sj <= norms.school_size_cap(stype))
+                )
+                s = sites.loc[ok]
+                opts.append(
+                    pd.DataFrame(
+                        {
+                            "group": "site:" + s["site_id"].astype(str),
+                            "kind": "new",
+                            "ref": s["site_id"].to_numpy(),
+                            "school_type": stype,
+                            "classes_primary": cp,
+                            "classes_junior": cj,
+                            "seats_primary": sp_,
+                            "seats_junior": sj,
+                            "cost": (sp_ + sj) * spec.cost_per_seat_new + land_cost[ok].to_numpy(),
+                            "earliest_year": s["earliest_year"]
+                            .astype("Float64")
+                            .fillna(base + 1)
+                            .astype(int)
+                            .to_numpy(),
+                        }
+                    )
+                )
+    options = (
+        pd.concat(opts, ignore_index=True)
+        if opts
+        else pd.DataFrame(
+            columns=[
+                "group",
+                "kind",
+                "ref",
+                "school_type",
+                "classes_primary",
+                "classes_junior",
+                "seats_primary",
+                "seats_junior",
+                "cost",
+                "earliest_year",
+            ]
+        )
+    )
+    options.insert(0, "opt_id", np.arange(len(options)))
+    rows, cols, vals = [], [], []
+    for stage in STAGES:
+        seats = options[f"seats_{stage}"].to_numpy(float)
+        has = seats > 0
+        fidx = np.array([fac_index.get((r, stage), -1) for r in options.loc[has, "ref"]], dtype=int)
+        good = fidx >= 0
+        rows.append(fidx[good])
+        cols.append(options.loc[has, "opt_id"].to_numpy()[good])
+        vals.append(seats[has][good])
+    adds = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(fac), len(options)),
+    )
+
+    # ---- reach ----------------------------------------------------------------------
+    reach = radius * spec.reach_factor / spec.detour_factor  # straight-line limit
+    dist_parts = []
+    for stage in STAGES:
+        pi = np.flatnonzero((points["stage"] == stage).to_numpy())
+        fi = np.flatnonzero((fac["stage"] == stage).to_numpy())
+        if len(pi) == 0 or len(fi) == 0:
+            continue
+        tp = cKDTree(points[["x", "y"]].to_numpy()[pi])
+        tf = cKDTree(fac[["x", "y"]].to_numpy()[fi])
+        m = tp.sparse_distance_matrix(
+            tf, max_distance=float(reach[pi].max()), output_type="coo_matrix"
+        )
+        keep = m.data <= reach[pi][m.row]
+        dist_parts.append(
+            sp.coo_matrix(
+                (m.data[keep] * spec.detour_factor + 1e-3, (pi[m.row[keep]], fi[m.col[keep]])),
+                shape=(len(points), len(fac)),
+            )
+        )
+    dist = sp.csr_matrix((len(points), len(fac)))
+    for part in dist_parts:
+        dist = dist + part.tocsr()
+    dist.sort_indices()
+    return SitingProblem(
+        periods_a,
+        points,
+        demand,
+        radius,
+        fac,
+        cap0,
+        options,
+        adds.tocsr(),
+        dist,
+        cell_geoms,
+        units.crs,
+    )

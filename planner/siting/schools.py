@@ -1,0 +1,239 @@
+"""Siting for a scenario (学校布局优化): new schools, expansions and the year each opens.
+
+:func:`site_schools` turns a scenario's validated inputs and seat requirement into a
+:class:`~planner.siting.problem.SitingProblem`, solves the phased MILP on HiGHS
+(:mod:`planner.siting.plan`) and returns tables for the plan draft: the project list
+with opening years, unserved demand with reasons, the seat gap after the plan, catchment
+polygons and the solver's proof (objective, bound, gap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner.demand import development_arrivals
+from planner.inputs import Inputs
+from planner.norms import Norms
+from planner.siting.plan import PlanResult, plan
+from planner.siting.problem import SitingProblem, build_problem, default_periods
+
+__all__ = ["SitingOutcome", "site_schools"]
+
+
+@dataclass
+class SitingOutcome:
+    """Tables of a siting run.
+
+    Attributes
+    ----------
+    problem : SitingProblem
+    result : PlanResult
+    tables : dict
+        ``projects`` (with names, unit, seats, cost, year, lon/lat), ``unserved`` (per
+        unit, stage, year and reason), ``gaps_after`` (unit × stage × period: capacity
+        and seat gap before and after the plan), ``siting_summary`` (solver proof and
+        instance size), ``siting_checks`` (problems seen before solving).
+    catchments : GeoDataFrame
+        Cells dissolved by the school that serves most of their pupils in the last period.
+    """
+
+    problem: SitingProblem
+    result: PlanResult
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    catchments: gpd.GeoDataFrame | None = None
+
+
+def _dev_seats(inputs: Inputs, norms: Norms, years: list[int]) -> pd.DataFrame | None:
+    d = inputs.scenario.demand
+    if (
+        not d.include_developments
+        or "developments" not in inputs
+        or not len(inputs["developments"])
+    ):
+        return None
+    arr = development_arrivals(
+        inputs["developments"],
+        years,
+        persons_per_household=d.persons_per_household,
+        occupancy_years=d.occupancy_years,
+    )
+    frames = []
+    for stage in ("primary", "junior"):
+        if d.development_method == "persons":
+            seats = arr["residents"] / 1000.0 * norms.per_thousand(stage)
+        else:
+            seats = arr["residents"] / d.persons_per_household * getattr(d.pupil_yield, stage)
+        frames.append(arr[["dev_id", "unit_id", "year"]].assign(stage=stage, seats=seats))
+    return pd.concat(frames, ignore_index=True)
+
+
+def site_schools(
+    inputs: Inputs, norms: Norms, needs: pd.DataFrame, school_capacity: pd.DataFrame
+) -> SitingOutcome:
+    """Plan new schools and expansions for a scenario.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        Validated inputs (units, schools; sites and developments when given).
+    norms : Norms
+        Norms in force.
+    needs : DataFrame
+        The needs table of the run (``unit_id, stage, year, required_seats, capacity``).
+    school_capacity : DataFrame
+        From :func:`planner.supply.school_capacity`.
+    """
+    sc = inputs.scenario
+    spec = sc.siting
+    periods = spec.periods or default_periods(sc.base_year, sc.horizon)
+    crs = inputs.compute_crs
+    sites = inputs.projected("sites") if "sites" in inputs else None
+    devs = inputs.projected("developments") if "developments" in inputs else None
+    problem = build_problem(
+        units=inputs.projected("units"),
+        schools=inputs.projected("schools"),
+        sites=sites,
+        developments=devs,
+        requirement=needs[["unit_id", "stage", "year", "required_seats"]],
+        school_capacity=school_capacity,
+        dev_seats=_dev_seats(inputs, norms, periods),
+        norms=norms,
+        spec=spec,
+        periods=periods,
+    )
+    checks = problem.check()
+    result = plan(
+        problem,
+        budget=spec.budget,
+        discount_rate=spec.discount_rate,
+        base_year=sc.base_year,
+        time_limit=spec.time_limit_s,
+        mip_gap=spec.mip_gap,
+    )
+    out = SitingOutcome(problem, result)
+    out.tables = _tables(inputs, needs, problem, result, checks, crs)
+    out.catchments = _catchments(problem, result)
+    return out
+
+
+def _tables(inputs, needs, problem, result, checks, crs) -> dict[str, pd.DataFrame]:
+    pr = result.projects.copy()
+    names = {}
+    units_of = {}
+    xy = {}
+    schools = inputs["schools"].set_index("school_id")
+    names.update(schools["name"].to_dict())
+    units_of.update(schools["unit_id"].to_dict())
+    xy.update({k: (g.x, g.y) for k, g in schools.geometry.items()})
+    if "sites" in inputs:
+        s = inputs["sites"].set_index("site_id")
+        names.update(s["name"].fillna(pd.Series(s.index, index=s.index)).to_dict())
+        units_of.update(s["unit_id"].to_dict())
+        rp = s.geometry.representative_point()
+        xy.update({k: (g.x, g.y) for k, g in rp.items()})
+    pr.insert(1, "name", pr["ref"].map(names))
+    pr.insert(2, "unit_id", pr["ref"].map(units_of))
+    pr["seats"] = pr["seats_primary"] + pr["seats_junior"]
+    pr["lon"] = pr["ref"].map(lambda r: xy.get(r, (np.nan, np.nan))[0])
+    pr["lat"] = pr["ref"].map(lambda r: xy.get(r, (np.nan, np.nan))[1])
+    pr = pr.sort_values(["year", "kind", "ref"]).reset_index(drop=True)
+    un = (
+        result.unserved.groupby(["unit_id", "stage", "year", "reason"], as_index=False)[
+            "seats"
+        ].sum()
+        if len(result.unserved)
+        else pd.DataFrame(columns=["unit_id", "stage", "year", "reason", "seats"])
+    )
+    un["seats"] = np.round(un["seats"].astype(float), 1)
+    # gap after the plan: project seats by the unit of the school or site
+    added = []
+    for stage in ("primary", "junior"):
+        for y in problem.periods:
+            sel = pr[pr["year"] <= y]
+            g = sel.groupby("unit_id")[f"seats_{stage}"].sum()
+            added.append(
+                pd.DataFrame(
+                    {"unit_id": g.index, "stage": stage, "year": y, "added_seats": g.to_numpy()}
+                )
+            )
+    added = (
+        pd.concat(added, ignore_index=True)
+        if added
+        else pd.DataFrame(columns=["unit_id", "stage", "year", "added_seats"])
+    )
+    n = needs.loc[
+        needs["year"].isin(problem.periods),
+        ["unit_id", "name", "stage", "year", "required_seats", "capacity", "seat_gap"],
+    ]
+    after = n.merge(added, on=["unit_id", "stage", "year"], how="left")
+    after["added_seats"] = after["added_seats"].fillna(0).astype("int64")
+    after["capacity_after"] = after["capacity"] + after["added_seats"]
+    after["seat_gap_after"] = np.maximum(after["required_seats"] - after["capacity_after"], 0)
+    served = result.assignments
+    within = (
+        served["distance_m"].to_numpy() <= problem.radius[served["point_id"].to_numpy()]
+        if len(served)
+        else np.array([])
+    )
+    summary = pd.DataFrame(
+        [
+            {
+                "status": result.status,
+                "proven_optimal": result.proven_optimal,
+                "objective": round(result.objective, 3),
+                "best_bound": round(result.bound, 3),
+                "gap": result.gap,
+                "solve_seconds": round(result.solve_seconds, 2),
+                "build_seconds": round(result.build_seconds, 2),
+                "periods": ", ".join(map(str, problem.periods)),
+                "demand_points": len(problem.points),
+                "facilities": len(problem.facilities),
+                "options": len(problem.options),
+                "pairs": problem.n_pairs,
+                "projects": len(pr),
+                "seats_added": int(pr["seats"].sum()) if len(pr) else 0,
+                "cost_yuan": float(pr["cost"].sum()) if len(pr) else 0.0,
+                "unserved_seat_periods": round(float(result.unserved["seats"].sum()), 1)
+                if len(result.unserved)
+                else 0.0,
+                "share_within_radius": round(
+                    float(served.loc[within, "seats"].sum() / served["seats"].sum()), 4
+                )
+                if len(served)
+                else np.nan,
+            }
+        ]
+    )
+    return {
+        "projects": pr,
+        "unserved": un,
+        "gaps_after": after,
+        "siting_summary": summary,
+        "siting_checks": pd.DataFrame({"message": checks}),
+    }
+
+
+def _catchments(problem: SitingProblem, result: PlanResult) -> gpd.GeoDataFrame | None:
+    a = result.assignments
+    if not len(a):
+        return None
+    last = problem.periods.max()
+    a = a[a["year"] == last]
+    top = a.sort_values("seats", ascending=False).drop_duplicates("point_id")
+    cells = problem.cells.set_index("point_id")
+    grid = top[top["point_id"].isin(cells.index[cells["source"] == "grid"])]
+    g = gpd.GeoDataFrame(
+        {"fac_id": grid["fac_id"].to_numpy(), "stage": grid["stage"].to_numpy()},
+        geometry=cells.geometry.loc[grid["point_id"]].to_numpy(),
+        crs=problem.crs,
+    )
+    g = g.dissolve(by=["fac_id", "stage"], as_index=False)
+    fac = problem.facilities.set_index("fac_id")
+    g["ref"] = g["fac_id"].map(fac["ref"])
+    g["kind"] = g["fac_id"].map(fac["kind"])
+    g["year"] = int(last)
+    return g.to_crs(4326)
