@@ -25,7 +25,7 @@ from planner.io.norms import available_norms, load_norms
 from planner.io.run_output import write_run
 from planner.io.scenario import read_scenario, write_scenario
 from planner.norms import Norms
-from planner.run import RunResult, compute, milestone_gaps, needs_wide, summary
+from planner.run import RunResult, compute, forecast_for, milestone_gaps, needs_wide, summary
 from planner.scenario import Scenario, scenario_from_dict
 
 __all__ = [
@@ -62,13 +62,25 @@ def run(
     scenario: Scenario,
     *,
     inputs: Inputs | None = None,
-    forecast: pd.DataFrame | None = None,
+    forecast: pd.DataFrame | str | None = "auto",
+    siting: bool = False,
 ) -> RunResult:
-    """Load (unless ``inputs`` are given), validate and compute a scenario in memory."""
+    """Load (unless ``inputs`` are given), validate and compute a scenario in memory.
+
+    ``forecast="auto"`` runs the scenario's enrolment forecast (``[forecast]``); pass a
+    table to use your own, or None for the norm only. ``siting=True`` also plans new
+    schools (slower).
+    """
     inputs = inputs if inputs is not None else load_inputs(scenario)
     if inputs.scenario is not scenario:
         inputs = Inputs(scenario, inputs.tables, inputs.report, inputs.compute_crs, inputs.files)
-    return compute(inputs, norms_for(scenario), forecast=forecast)
+    details: dict[str, pd.DataFrame] = {}
+    if isinstance(forecast, str):
+        forecast, details = forecast_for(inputs)
+    result = compute(inputs, norms_for(scenario), forecast=forecast, siting=siting)
+    for k, v in details.items():
+        result.tables[f"forecast_{k}"] = v
+    return result
 
 
 def variant(scenario: Scenario, **changes: Any) -> Scenario:

@@ -141,7 +141,7 @@ def run(
 ) -> None:
     """Run the planner on SCENARIO and write every output to a fresh folder."""
     from planner.io.run_output import write_run
-    from planner.run import compute
+    from planner.run import compute, forecast_for
 
     t0 = time.perf_counter()
     try:
@@ -154,12 +154,17 @@ def run(
             )
         with _progress() as prog:
             task = prog.add_task("computing", total=None)
+            prog.update(task, description="forecast")
+            forecast, details = forecast_for(inputs)
             result = compute(
                 inputs,
                 norms,
+                forecast=forecast,
                 siting=(sc.siting.enabled if siting is None else siting) and "sites" in inputs,
                 on_step=lambda s: prog.update(task, description=s),
             )
+            for k, v in details.items():
+                result.tables[f"forecast_{k}"] = v
             prog.update(task, description="computed", total=1, completed=1)
         target = out or _default_out(sc)
         t1 = time.perf_counter()
@@ -216,6 +221,39 @@ def _print_summary(sc: Scenario, result) -> None:
         for (stage, year), r in after.iterrows():
             t2.add_row(stage, str(year), f"{int(r['seat_gap']):,}", f"{int(r['seat_gap_after']):,}")
         console.print(t2)
+
+
+@app.command()
+def backtest(scenario: ScenarioArg) -> None:
+    """Backtest the enrolment forecast on SCENARIO's history against the baselines.
+
+    Rolling origins, horizons 1–5, stage totals per unit: MAPE, median APE, bias (MALPE)
+    and the 90th-percentile APE per method and horizon (all in %).
+    """
+    from planner.forecast.backtest import score
+    from planner.forecast.pipeline import enrolment_backtest
+
+    try:
+        _sc, _norms, inputs = _load(scenario, None)
+        if "enrolment" not in inputs or "births" not in inputs:
+            _fail(PlannerError(f"{scenario}: a backtest needs the births and enrolment inputs."))
+        table = score(enrolment_backtest(inputs))
+    except PlannerError as exc:
+        _fail(exc)
+    t = Table(title="enrolment backtest (stage totals per unit), % errors")
+    for c in ("method", "horizon", "mape", "mdape", "malpe", "p90_ape", "n"):
+        t.add_column(c, justify="right")
+    for _, r in table.iterrows():
+        t.add_row(
+            str(r["method"]),
+            str(r["horizon"]),
+            f"{r['mape']:.2f}",
+            f"{r['mdape']:.2f}",
+            f"{r['malpe']:.2f}",
+            f"{r['p90_ape']:.2f}",
+            str(r["n"]),
+        )
+    console.print(t)
 
 
 @app.command()

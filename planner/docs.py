@@ -19,7 +19,14 @@ from pydantic import BaseModel
 from planner.errors import PROBLEM_CODES
 from planner.io.norms import available_norms, load_norms
 from planner.io.schema import load_schema
-from planner.scenario import DemandSpec, InputSpec, InputsSpec, Scenario, SitingSpec
+from planner.scenario import (
+    DemandSpec,
+    ForecastSpec,
+    InputSpec,
+    InputsSpec,
+    Scenario,
+    SitingSpec,
+)
 
 __all__ = ["DOCS_DIR", "check_docs", "main", "render_all", "render_norms", "render_schema"]
 
@@ -197,6 +204,7 @@ def render_scenario() -> str:
     )
     out += _model_table(InputSpec, "`[inputs.<name>]`")
     out += _model_table(DemandSpec, "`[demand]` — demand assumptions")
+    out += _model_table(ForecastSpec, "`[forecast]` — forecast assumptions")
     out += _model_table(SitingSpec, "`[siting]` — siting assumptions")
     return "\n".join(out) + "\n"
 

@@ -333,3 +333,17 @@ def milestone_gaps(result: RunResult) -> pd.DataFrame:
     c = result.tables["needs_city"]
     years = result.milestone_years()
     return c[c["year"].isin(years)].pivot(index="stage", columns="year", values="seat_gap")
+
+
+def forecast_for(inputs: Inputs) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
+    """The scenario's enrolment forecast, or (None, {}) when disabled or data are missing.
+
+    Needs births and an enrolment history (``[forecast] enabled``); see
+    :func:`planner.forecast.pipeline.enrolment_forecast`.
+    """
+    sc = inputs.scenario
+    if not sc.forecast.enabled or "births" not in inputs or "enrolment" not in inputs:
+        return None, {}
+    from planner.forecast.pipeline import enrolment_forecast
+
+    return enrolment_forecast(inputs)

@@ -21,6 +21,7 @@ __all__ = [
     "Scenario",
     "DemandSpec",
     "SitingSpec",
+    "ForecastSpec",
     "StageValues",
     "INPUT_NAMES",
     "scenario_from_dict",
@@ -138,6 +139,32 @@ class DemandSpec(_Strict):
     milestones: list[int] = Field(default_factory=lambda: [5, 10])
 
 
+class ForecastSpec(_Strict):
+    """Assumptions of the enrolment forecast (就学需求预测假设).
+
+    Attributes
+    ----------
+    enabled : bool
+        Forecast enrolment when the scenario has births and an enrolment history; the
+        requirement then uses ``demand.requirement_basis`` (default: the larger of the
+        norm and the forecast).
+    tfr_multiplier : float
+        Scenario multiplier of fertility (1 = as calibrated to the base year).
+    migration_multiplier : float
+        Scenario multiplier of net migration (1 = as observed between the age tables).
+    gpr_years : int
+        Recent years averaged for grade progression and transition ratios.
+    entry_years : int
+        Recent years averaged for the birth-to-entry ratio.
+    """
+
+    enabled: bool = True
+    tfr_multiplier: float = Field(default=1.0, ge=0, le=5)
+    migration_multiplier: float = Field(default=1.0, ge=0, le=5)
+    gpr_years: int = Field(default=3, ge=1, le=20)
+    entry_years: int = Field(default=3, ge=1, le=20)
+
+
 class SitingSpec(_Strict):
     """Assumptions of the siting step (布局优化假设).
 
@@ -224,6 +251,8 @@ class Scenario(_Strict):
         The input files.
     demand : DemandSpec
         Assumptions of the demand step (``[demand]``).
+    forecast : ForecastSpec
+        Assumptions of the enrolment forecast (``[forecast]``).
     siting : SitingSpec
         Assumptions of the siting step (``[siting]``).
     """
@@ -238,6 +267,7 @@ class Scenario(_Strict):
     compute_crs: str = "auto"
     inputs: InputsSpec
     demand: DemandSpec = Field(default_factory=DemandSpec)
+    forecast: ForecastSpec = Field(default_factory=ForecastSpec)
     siting: SitingSpec = Field(default_factory=SitingSpec)
 
     # set by the reader, never by the file

@@ -1,0 +1,62 @@
+"""Forecasting building blocks (预测模块).
+
+Baselines, entry and grade progression, cohort methods, time-series models, and the
+rolling-origin backtest.
+
+Pure computation on long tables; nothing here reads files. Every forecaster follows
+the scikit-learn estimator contract (keyword-only parameters, ``fit`` returns
+``self``, fitted attributes end in ``_``, ``predict`` before ``fit`` raises
+:class:`planner.errors.NotFittedError`).
+"""
+
+from planner.forecast.backtest import (
+    add_intervals,
+    backtest,
+    coverage,
+    empirical_intervals,
+    score,
+    truncate,
+)
+from planner.forecast.baselines import (
+    ConstantRatio,
+    Ensemble,
+    LastValue,
+    LinearTrend,
+    lagged_driver,
+)
+from planner.forecast.cohort import CohortComponent, HamiltonPerry, regroup, residual_migration
+from planner.forecast.entry import BirthToEntry, GradeProgression
+from planner.forecast.schedules import (
+    WPP2024_CHINA_TFR,
+    china_2010_life_table,
+    default_asfr,
+    gompertz_life_table,
+    survival_ratios,
+)
+from planner.forecast.stats import StatsForecaster
+
+__all__ = [
+    "BirthToEntry",
+    "CohortComponent",
+    "ConstantRatio",
+    "Ensemble",
+    "GradeProgression",
+    "HamiltonPerry",
+    "LastValue",
+    "LinearTrend",
+    "StatsForecaster",
+    "WPP2024_CHINA_TFR",
+    "add_intervals",
+    "backtest",
+    "china_2010_life_table",
+    "coverage",
+    "default_asfr",
+    "empirical_intervals",
+    "gompertz_life_table",
+    "lagged_driver",
+    "regroup",
+    "residual_migration",
+    "score",
+    "survival_ratios",
+    "truncate",
+]

@@ -1,0 +1,221 @@
+"""School-entry and grade-progression forecasters (入学与升级预测).
+
+* :class:`BirthToEntry` — grade-1 intake of year *t* = births(*t − lag*) × entry ratio.
+* :class:`GradeProgression` — the cohort-progression (grade progression ratio, GPR)
+  method used by school planners: pupils of grade *g* in year *t* become grade *g + 1*
+  in year *t + 1* at the (recently observed) GPR; grade 1 comes from births, grade 7
+  (junior secondary intake, 初一) from grade-6 pupils × the primary→junior transition
+  ratio. Refs: Shryock & Siegel, *The Methods and Materials of Demography* (1976),
+  ch. 23 (school enrolment projections); Grip (2009) on cohort-survival projections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import PlannerError
+from planner.forecast._base import Forecaster, as_long, horizons_list, weighted_recent
+from planner.forecast.baselines import ConstantRatio
+
+__all__ = ["BirthToEntry", "GradeProgression"]
+
+
+class BirthToEntry(ConstantRatio):
+    """Grade-1 intake = births(*t − lag*) × entry ratio (出生—入学比).
+
+    Parameters
+    ----------
+    lag : int
+        Years between birth and school entry (6 in China: a child entering in
+        September of *t* was born between September *t − 7* and August *t − 6*).
+    next_lag_share : float
+        Share of the driver taken from births ``lag + 1`` years earlier (0 = births
+        of *t − lag* only; 0.5 = mean of *t − lag* and *t − lag − 1*).
+    n_years : int or None
+        Number of recent entry ratios averaged (1 = last observed; None = all).
+    decay : float
+        Geometric weight of older ratios (1 = equal weights).
+    """
+
+    def __init__(
+        self,
+        *,
+        lag: int = 6,
+        next_lag_share: float = 0.0,
+        n_years: int | None = 3,
+        decay: float = 1.0,
+    ) -> None:
+        self.lag = lag
+        self.next_lag_share = next_lag_share
+        self.n_years = n_years
+        self.decay = decay
+
+    @property
+    def lags(self) -> dict[int, float]:  # ConstantRatio reads self.lags
+        """Driver lags derived from ``lag`` and ``next_lag_share``."""
+        s = float(self.next_lag_share)
+        if not 0.0 <= s <= 1.0:
+            raise PlannerError(f"next_lag_share must lie in [0, 1], got {s}.")
+        out = {int(self.lag): 1.0 - s}
+        if s > 0:
+            out[int(self.lag) + 1] = s
+        return out
+
+
+class GradeProgression(Forecaster):
+    """Enrolment by grade per unit with grade progression ratios (年级递进法).
+
+    Parameters
+    ----------
+    n_years : int or None
+        Number of recent GPR observations averaged per unit and grade.
+    decay : float
+        Geometric weight of older GPRs (1 = equal weights, small = last value).
+    entry_lag, entry_next_lag_share, entry_n_years, entry_decay
+        Passed to :class:`BirthToEntry` for grade 1 when births are given to ``fit``.
+        Without births the grade-1 intake is the weighted mean of the last
+        ``entry_n_years`` intakes.
+    first_grade : int
+        The entry grade fed by births (1).
+    transition_grade : int or None
+        The first grade of the next stage (7 = 初一); its intake is the previous grade
+        × the observed transition ratio (exposed as ``transition_ratio_``).
+
+    Notes
+    -----
+    ``fit(y, X)``: ``y`` is ``unit_id, year, grade, value`` (pupils), ``X`` optional
+    births ``unit_id, year, value``. ``predict(h)`` returns enrolment by unit and grade
+    for horizons 1..h. Grade 1 beyond ``entry_lag`` years needs projected births
+    (``predict(h, X=...)``); otherwise those cells are NaN.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_years: int | None = 3,
+        decay: float = 1.0,
+        entry_lag: int = 6,
+        entry_next_lag_share: float = 0.0,
+        entry_n_years: int | None = 3,
+        entry_decay: float = 1.0,
+        first_grade: int = 1,
+        transition_grade: int | None = 7,
+    ) -> None:
+        self.n_years = n_years
+        self.decay = decay
+        self.entry_lag = entry_lag
+        self.entry_next_lag_share = entry_next_lag_share
+        self.entry_n_years = entry_n_years
+        self.entry_decay = entry_decay
+        self.first_grade = first_grade
+        self.transition_grade = transition_grade
+
+    def fit(self, y: pd.DataFrame, X: pd.DataFrame | None = None) -> GradeProgression:
+        """Estimate GPRs per unit and grade, and the entry model.
+
+        Parameters
+        ----------
+        y : DataFrame
+            ``unit_id, year, grade, value`` — pupils by grade.
+        X : DataFrame, optional
+            Births ``unit_id, year, value``.
+        """
+        df = as_long(y, keys=["grade"], name="enrolment")
+        df["grade"] = df["grade"].astype("int64")
+        self.grades_ = sorted(df["grade"].unique().tolist())
+        if self.first_grade not in self.grades_:
+            raise PlannerError(
+                f"enrolment has no entry grade {self.first_grade}; grades are {self.grades_}."
+            )
+        wide = df.pivot_table(
+            index=["unit_id", "year"], columns="grade", values="value", aggfunc="sum"
+        )
+        rows = []
+        for unit, g in wide.groupby(level="unit_id", sort=True):
+            g = g.droplevel("unit_id").reindex(
+                range(
+                    g.index.get_level_values("year").min(),
+                    g.index.get_level_values("year").max() + 1,
+                )
+            )
+            for grade in self.grades_[:-1]:
+                if grade + 1 not in g.columns:
+                    continue
+                prev = g[grade].shift(1)
+                ratio = (g[grade + 1] / prev.where(prev > 0)).to_numpy()
+                rows.append((unit, grade, weighted_recent(ratio, self.n_years, self.decay)))
+        self.gpr_ = pd.DataFrame(rows, columns=["unit_id", "grade", "gpr"])
+        if self.transition_grade is not None:
+            tr = self.gpr_[self.gpr_["grade"] == self.transition_grade - 1]
+            self.transition_ratio_ = tr.rename(columns={"gpr": "ratio"})[
+                ["unit_id", "ratio"]
+            ].reset_index(drop=True)
+        entry = df[df["grade"] == self.first_grade][["unit_id", "year", "value"]]
+        if X is not None:
+            self.entry_model_ = BirthToEntry(
+                lag=self.entry_lag,
+                next_lag_share=self.entry_next_lag_share,
+                n_years=self.entry_n_years,
+                decay=self.entry_decay,
+            ).fit(entry, X)
+        else:
+            self.entry_model_ = None
+            self.entry_level_ = {
+                u: weighted_recent(g["value"].to_numpy(), self.entry_n_years, self.entry_decay)
+                for u, g in entry.groupby("unit_id", sort=True)
+            }
+        self.last_ = df[df["year"] == df.groupby("unit_id")["year"].transform("max")]
+        self.origin_ = int(df["year"].max())
+        return self
+
+    def predict(
+        self, horizons: int | Iterable[int] = 1, X: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """Enrolment ``unit_id, grade, origin, horizon, year, forecast`` for the horizons.
+
+        Parameters
+        ----------
+        horizons : int or iterable of int
+            ``h`` → 1..h.
+        X : DataFrame, optional
+            Projected births for years after the fit data (for grade 1 beyond the lag).
+        """
+        self._check_fitted()
+        hs = horizons_list(horizons)
+        hmax = max(hs)
+        if self.entry_model_ is not None:
+            ent = self.entry_model_.predict(range(1, hmax + 1), X=X)
+            entry = {
+                (u, int(yr)): f
+                for u, yr, f in ent[["unit_id", "year", "forecast"]].itertuples(index=False)
+            }
+        else:
+            entry = {}
+        gpr = {(u, int(g)): r for u, g, r in self.gpr_.itertuples(index=False)}
+        out = []
+        for unit, g in self.last_.groupby("unit_id", sort=True):
+            state = dict(zip(g["grade"].astype(int), g["value"].astype(float), strict=True))
+            year = int(g["year"].iloc[0])
+            while year < self.origin_ + hmax:
+                year += 1
+                new = {}
+                for grade in self.grades_:
+                    if grade == self.first_grade:
+                        if self.entry_model_ is not None:
+                            new[grade] = entry.get((unit, year), np.nan)
+                        else:
+                            new[grade] = self.entry_level_.get(unit, np.nan)
+                    else:
+                        new[grade] = state.get(grade - 1, np.nan) * gpr.get(
+                            (unit, grade - 1), np.nan
+                        )
+                state = new
+                h = year - self.origin_
+                if h in hs:
+                    out.extend((unit, gr, self.origin_, h, year, v) for gr, v in state.items())
+        return pd.DataFrame(
+            out, columns=["unit_id", "grade", "origin", "horizon", "year", "forecast"]
+        )

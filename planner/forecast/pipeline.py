@@ -1,0 +1,203 @@
+"""The scenario's enrolment forecast (情景就学需求预测): births → entry → grades → stages.
+
+For every unit, from the base year to the horizon:
+
+1. **Births** after the base year from a cohort-component projection of the population
+   by single year of age and sex (:class:`~planner.forecast.CohortComponent`; fertility
+   calibrated per unit to the children observed at the base year, net migration by the
+   residual method from the two age tables, scenario multipliers for fertility and
+   migration). Without an age table: the births' damped ETS trend.
+2. **Enrolment by grade** with :class:`~planner.forecast.GradeProgression`: grade 1 from
+   births six years earlier × the entry ratio, grades 2–6 and 8–9 by grade progression
+   ratios, grade 7 from grade 6 × the transition ratio — all from the unit's recent
+   enrolment history (pupils counted in the unit's schools).
+3. **Intervals**: the same model backtested on the history (rolling origins, horizons
+   1–5); P10/P90 are the P50 × exp(quantiles of the log errors) per horizon, widened
+   by √(h / 5) beyond the horizons the history can test.
+
+Pure computation on the canonical tables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from planner.forecast.backtest import empirical_intervals, score
+from planner.forecast.baselines import LastValue, LinearTrend
+from planner.forecast.cohort import CohortComponent
+from planner.forecast.entry import GradeProgression
+from planner.forecast.stats import StatsForecaster
+from planner.inputs import Inputs
+
+__all__ = ["enrolment_forecast", "projected_births", "unit_enrolment", "enrolment_backtest"]
+
+SEX_CODES = {"male": "M", "female": "F"}
+STAGE_OF_GRADE = {g: ("primary" if g <= 6 else "junior") for g in range(1, 10)}
+
+
+def unit_enrolment(inputs: Inputs) -> pd.DataFrame:
+    """Pupils per unit, year and grade (``unit_id, year, grade, value``) from the schools' history."""
+    enr = inputs["enrolment"]
+    unit = inputs["schools"].set_index("school_id")["unit_id"]
+    e = enr.assign(unit_id=enr["school_id"].map(unit)).dropna(subset=["unit_id", "students"])
+    g = e.groupby(["unit_id", "year", "grade"], as_index=False)["students"].sum()
+    return g.rename(columns={"students": "value"}).astype({"year": "int64", "grade": "int64"})
+
+
+def projected_births(inputs: Inputs, last_year: int) -> pd.DataFrame:
+    """Observed births to the base year, projected births after it (``unit_id, year, value, source``)."""
+    sc = inputs.scenario
+    f = sc.forecast
+    b = inputs["births"].rename(columns={"births": "value"})[["unit_id", "year", "value"]]
+    b = b.loc[b["year"] <= sc.base_year].astype({"year": "int64"})
+    steps = last_year - sc.base_year
+    if steps <= 0:
+        return b.assign(source="observed")
+    if "population_by_age" in inputs and len(inputs["population_by_age"]):
+        pop = inputs["population_by_age"].rename(columns={"population": "value"})
+        pop = pop.loc[pop["sex"].isin(SEX_CODES) & (pop["year"] <= sc.base_year)].copy()
+        pop["sex"] = pop["sex"].map(SEX_CODES)
+        open_age = int(pop["age_lo"].max())
+        cc = CohortComponent(
+            step=1,
+            open_age=open_age,
+            tfr="calibrate",
+            tfr_multiplier=f.tfr_multiplier,
+            migration="residual",
+            migration_multiplier=f.migration_multiplier,
+        ).fit(pop, b)
+        _, births = cc.project(steps=steps)
+        # a step starting in year y ends in y + 1: its births are those of calendar year y + 1
+        fut = pd.DataFrame(
+            {"unit_id": births["unit_id"], "year": births["year"] + 1, "value": births["births"]}
+        )
+    else:
+        ets = StatsForecaster(model="ets", damped_trend=True).fit(b)
+        p = ets.predict(steps)
+        fut = pd.DataFrame(
+            {"unit_id": p["unit_id"], "year": p["year"], "value": p["forecast"] * f.tfr_multiplier}
+        )
+    fut = fut.loc[fut["year"] > sc.base_year]
+    return pd.concat(
+        [b.assign(source="observed"), fut.assign(source="projected")], ignore_index=True
+    )
+
+
+def _model(inputs: Inputs) -> GradeProgression:
+    f = inputs.scenario.forecast
+    return GradeProgression(n_years=f.gpr_years, entry_n_years=f.entry_years)
+
+
+def _stage_totals(pred: pd.DataFrame) -> pd.DataFrame:
+    p = pred.assign(stage=pred["grade"].map(STAGE_OF_GRADE))
+    keys = [c for c in ("unit_id", "origin", "horizon", "year", "stage") if c in p.columns]
+    return p.groupby(keys, as_index=False)["forecast"].sum(min_count=1)
+
+
+def enrolment_backtest(inputs: Inputs, horizons: int = 5) -> pd.DataFrame:
+    """Rolling-origin backtest of stage totals per unit on the enrolment history.
+
+    Methods on identical cases: ``grade_progression`` (the forecast), ``last_value`` and
+    ``linear_trend_5`` (baselines on the stage totals). Returns the raw results
+    (``method, unit_id, stage, origin, horizon, year, forecast, actual``).
+    """
+    sc = inputs.scenario
+    enr = unit_enrolment(inputs)
+    births = inputs["births"].rename(columns={"births": "value"})[["unit_id", "year", "value"]]
+    first = int(enr["year"].min())
+    origins = [y for y in range(first + 3, sc.base_year) if y >= first + 3]
+    rows = []
+    stage_tot = (
+        enr.assign(stage=enr["grade"].map(STAGE_OF_GRADE))
+        .groupby(["unit_id", "year", "stage"], as_index=False)["value"]
+        .sum()
+    )
+    for origin in origins:
+        h = min(horizons, sc.base_year - origin)
+        fit_e = enr.loc[enr["year"] <= origin]
+        fit_b = births.loc[births["year"] <= origin]
+        # births after the origin are known by the base year, but not at the origin:
+        # grade 1 up to origin + 6 only needs births up to the origin
+        gp = _model(inputs).fit(fit_e, fit_b)
+        pred = _stage_totals(gp.predict(h, X=fit_b))
+        pred["method"] = "grade_progression"
+        rows.append(pred)
+        hist = stage_tot.loc[stage_tot["year"] <= origin]
+        for name, est in (("last_value", LastValue()), ("linear_trend_5", LinearTrend(window=5))):
+            for stage in ("primary", "junior"):
+                hs = hist.loc[hist["stage"] == stage, ["unit_id", "year", "value"]]
+                pp = est.fit(hs).predict(h).assign(stage=stage, method=name)
+                rows.append(pp)
+    res = pd.concat(rows, ignore_index=True)
+    res = res.loc[res["horizon"] <= horizons]
+    act = stage_tot.rename(columns={"value": "actual"})
+    res = res.merge(act, on=["unit_id", "year", "stage"], how="inner")
+    res = res.loc[res["actual"] > 0]
+    res["pe"] = 100.0 * (res["forecast"] - res["actual"]) / res["actual"]
+    res["ape"] = res["pe"].abs()
+    return res.reset_index(drop=True)
+
+
+def enrolment_forecast(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Projected pupils per unit, stage and year with P10 / P50 / P90.
+
+    Returns
+    -------
+    forecast : DataFrame
+        ``unit_id, stage, year, p10, p50, p90`` from the base year + 1 to the horizon
+        (the base year itself: observed pupils, no interval).
+    details : dict
+        ``births`` (observed and projected), ``backtest`` (scores per method and horizon),
+        ``intervals`` (log-error quantiles per horizon).
+    """
+    sc = inputs.scenario
+    enr = unit_enrolment(inputs)
+    steps = sc.horizon - sc.base_year
+    births = projected_births(inputs, sc.horizon - 6)
+    gp = _model(inputs).fit(
+        enr.loc[enr["year"] <= sc.base_year],
+        births[births["year"] <= sc.base_year][["unit_id", "year", "value"]],
+    )
+    pred = _stage_totals(gp.predict(steps, X=births[["unit_id", "year", "value"]]))
+    bt = enrolment_backtest(inputs)
+    gpbt = bt.loc[bt["method"] == "grade_progression"]
+    iv = empirical_intervals(gpbt, by=("horizon",))
+    last = iv.iloc[-1]
+    h = pred["horizon"].to_numpy()
+    q = iv.set_index("horizon")
+    q10 = pd.Series(h).map(q["q10"]).to_numpy(dtype=float)
+    q90 = pd.Series(h).map(q["q90"]).to_numpy(dtype=float)
+    far = np.isnan(q10)
+    widen = np.sqrt(h[far] / float(last["horizon"]))
+    q10[far] = float(last["q10"]) * widen
+    q90[far] = float(last["q90"]) * widen
+    f = pred["forecast"].to_numpy(float)
+    out = pd.DataFrame(
+        {
+            "unit_id": pred["unit_id"],
+            "stage": pred["stage"],
+            "year": pred["year"].astype("int64"),
+            "p10": f * np.exp(np.minimum(q10, 0.0)),
+            "p50": f,
+            "p90": f * np.exp(np.maximum(q90, 0.0)),
+        }
+    )
+    base = enr.loc[enr["year"] == sc.base_year].assign(
+        stage=lambda d: d["grade"].map(STAGE_OF_GRADE)
+    )
+    obs = base.groupby(["unit_id", "stage"], as_index=False)["value"].sum()
+    obs = obs.assign(year=sc.base_year, p10=obs["value"], p50=obs["value"], p90=obs["value"]).drop(
+        columns="value"
+    )
+    out = (
+        pd.concat([obs, out], ignore_index=True)
+        .sort_values(["year", "unit_id", "stage"])
+        .reset_index(drop=True)
+    )
+    details = {
+        "births": births,
+        "backtest": score(bt),
+        "intervals": iv,
+    }
+    return out, details

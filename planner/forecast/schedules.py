@@ -1,0 +1,199 @@
+"""Default demographic schedules (默认人口参数表), with their sources.
+
+Schedules are *inputs* of the projection models; these defaults exist so that a
+bureau without its own tables gets sensible, documented values. Replace them with
+local tables (e.g. a provincial life table) whenever available.
+
+Sources
+-------
+* Life expectancy at birth, 2010 census (第六次全国人口普查): both sexes 74.83, men
+  72.38, women 77.37 years — National Bureau of Statistics of China, communiqué of
+  2012-08-09 and China Statistical Yearbook 2012, table 3-? "平均预期寿命".
+* Infant mortality 13.1 ‰ and under-five mortality 16.4 ‰ in 2010 — China Health
+  Statistics Yearbook 2011 (卫生统计年鉴, 监测地区婴儿及5岁以下儿童死亡率).
+* Adult mortality shape: Gompertz–Makeham hazard ``μ(x) = λ + a·exp(b·x)`` with a
+  mortality-rate doubling time of 8 years (``b = ln 2 / 8 ≈ 0.087``), the textbook
+  human value (Finch 1990, *Longevity, Senescence and the Genome*; Kirkwood 2015,
+  Cell 161:1137); ``a`` is solved so that e0 matches the census figure above.
+* Total fertility rate: UN World Population Prospects 2024, China (country code 156),
+  medium variant estimates — copied below from
+  ``benchdata/forecast/un_wpp2024/china_wpp2024_long.csv``.
+* Sex ratio at birth 1.18 (117.96 boys per 100 girls in the 2010 census; NBS).
+* Age pattern of fertility: a planner assumption, not an observed schedule — a normal
+  shape with mean age 28 and standard deviation 5.5 years on ages 15–49 (China's mean
+  age at childbearing was ≈ 28–29 in the 2010s). Scale it to any TFR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+__all__ = [
+    "CHINA_E0_2010",
+    "CHINA_SRB_2010",
+    "WPP2024_CHINA_TFR",
+    "default_asfr",
+    "gompertz_life_table",
+    "china_2010_life_table",
+    "survival_ratios",
+    "tfr_for_year",
+]
+
+#: e0 by sex, 2010 census (NBS); "T" = both sexes
+CHINA_E0_2010: dict[str, float] = {"T": 74.83, "M": 72.38, "F": 77.37}
+#: infant and under-five mortality 2010 (China Health Statistics Yearbook 2011)
+CHINA_IMR_2010 = 0.0131
+CHINA_U5MR_2010 = 0.0164
+#: sex ratio at birth (boys per girl), 2010 census
+CHINA_SRB_2010 = 1.18
+
+#: UN WPP 2024 medium-variant TFR of China, 2000–2023
+WPP2024_CHINA_TFR: dict[int, float] = {
+    2000: 1.628053, 2001: 1.562909, 2002: 1.565783, 2003: 1.569671, 2004: 1.604979,
+    2005: 1.623820, 2006: 1.644100, 2007: 1.665998, 2008: 1.700515, 2009: 1.714162,
+    2010: 1.686548, 2011: 1.668272, 2012: 1.798379, 2013: 1.714028, 2014: 1.769427,
+    2015: 1.669555, 2016: 1.771931, 2017: 1.795339, 2018: 1.538705, 2019: 1.496117,
+    2020: 1.235682, 2021: 1.117440, 2022: 1.034399, 2023: 0.999488,
+}  # fmt: skip
+
+
+def tfr_for_year(year: int, table: Mapping[int, float] = WPP2024_CHINA_TFR) -> float:
+    """TFR of ``year`` from ``table``, or of the latest earlier year listed (held constant)."""
+    years = [y for y in table if y <= year]
+    return float(table[max(years)] if years else table[min(table)])
+
+
+def gompertz_life_table(
+    *,
+    e0: float,
+    imr: float = CHINA_IMR_2010,
+    u5mr: float = CHINA_U5MR_2010,
+    doubling_time: float = 8.0,
+    makeham: float = 2e-4,
+    max_age: int = 110,
+) -> pd.DataFrame:
+    """Single-year life table with infant/child mortality given and Gompertz–Makeham adults.
+
+    Parameters
+    ----------
+    e0 : float
+        Target life expectancy at birth (years).
+    imr, u5mr : float
+        Probability of dying before age 1 and before age 5.
+    doubling_time : float
+        Mortality-rate doubling time of the Gompertz part (years).
+    makeham : float
+        Age-independent hazard λ.
+    max_age : int
+        Start of the open age interval.
+
+    Returns
+    -------
+    DataFrame
+        ``age, qx, lx, Lx, Tx, ex`` with ``l0 = 1``.
+    """
+    b = np.log(2.0) / doubling_time
+    ages = np.arange(max_age + 1, dtype=float)
+    h14 = -np.log((1 - u5mr) / (1 - imr)) / 4.0  # constant hazard on ages 1–4
+
+    def table(a: float) -> pd.DataFrame:
+        mu = makeham + a * np.exp(b * (ages + 0.5))
+        mu[1:5] = np.maximum(mu[1:5], h14)
+        qx = 1 - np.exp(-mu)
+        qx[0] = imr
+        qx[-1] = 1.0
+        lx = np.concatenate([[1.0], np.cumprod(1 - qx)[:-1]])
+        Lx = np.empty_like(lx)
+        Lx[:-1] = (lx[:-1] + lx[1:]) / 2
+        Lx[0] = lx[1] + 0.1 * (
+            lx[0] - lx[1]
+        )  # a0 = 0.1 (Preston et al. 2001, table 3.3, low mortality)
+        Lx[-1] = lx[-1] / mu[-1]
+        Tx = np.cumsum(Lx[::-1])[::-1]
+        ex = np.divide(Tx, lx, out=np.zeros_like(Tx), where=lx > 0)
+        return pd.DataFrame(
+            {"age": ages.astype(int), "qx": qx, "lx": lx, "Lx": Lx, "Tx": Tx, "ex": ex}
+        )
+
+    a = brentq(lambda a: table(a)["ex"].iloc[0] - e0, 1e-9, 1e-1, xtol=1e-14)
+    return table(a)
+
+
+def china_2010_life_table() -> pd.DataFrame:
+    """Default life tables by sex (``sex`` ∈ M, F, T) calibrated to China's 2010 census e0."""
+    parts = [gompertz_life_table(e0=e0).assign(sex=sex) for sex, e0 in CHINA_E0_2010.items()]
+    return pd.concat(parts, ignore_index=True)[["sex", "age", "qx", "lx", "Lx", "Tx", "ex"]]
+
+
+def survival_ratios(life_table: pd.DataFrame, *, width: int, open_age: int) -> pd.DataFrame:
+    """Survival ratios for a projection step of ``width`` years.
+
+    Parameters
+    ----------
+    life_table : DataFrame
+        ``[sex,] age, lx, Lx`` single-year table (``l0 = 1``).
+    width : int
+        Age-group width = projection step (1 or 5).
+    open_age : int
+        Start of the open age group.
+
+    Returns
+    -------
+    DataFrame
+        ``[sex,] age_lo, survival`` where ``survival`` moves the group starting at
+        ``age_lo`` to the next group (``nL_{x+n} / nL_x``); for the last closed group and
+        the open group the ratios feed the open group (``nL_A / nL_{A-n}`` and
+        ``T_{A+n}/T_A``). A row ``age_lo = -width`` holds the survival of births into the
+        first group, ``nL_0 / (n · l_0)``.
+    """
+    keys = ["sex"] if "sex" in life_table.columns else []
+    out = []
+    for key, lt in life_table.groupby(keys, sort=True) if keys else [((), life_table)]:
+        lt = lt.sort_values("age")
+        L = lt.set_index("age")["Lx"]
+        max_age = int(L.index.max())
+        edges = list(range(0, open_age + 1, width))
+        nL = {x: float(L.loc[x : x + width - 1].sum()) for x in edges}
+        T = {x: float(L.loc[x:].sum()) for x in range(0, max_age + 1)}
+        rows = [(-width, nL[0] / width)]
+        for x in edges[:-1]:
+            nxt = x + width
+            # the last closed group enters the open group at its first n years: nL_A / nL_{A-n}
+            rows.append((x, nL[nxt] / nL[x]))
+        rows.append((open_age, T[min(open_age + width, max_age)] / T[open_age]))
+        df = pd.DataFrame(rows, columns=["age_lo", "survival"])
+        for k, v in zip(keys, key if isinstance(key, tuple) else (key,), strict=True):
+            df.insert(0, k, v)
+        out.append(df)
+    return pd.concat(out, ignore_index=True)
+
+
+def default_asfr(
+    tfr: float = 1.0, *, mean_age: float = 28.0, sd: float = 5.5, width: int = 1
+) -> pd.DataFrame:
+    """Age-specific fertility rates (births per woman per year) summing to ``tfr``.
+
+    Parameters
+    ----------
+    tfr : float
+        Total fertility rate the schedule is scaled to.
+    mean_age, sd : float
+        Location and spread of the (normal-shaped) schedule, ages 15–49.
+    width : int
+        1 for single ages, 5 for five-year groups (rate per woman-year in the group).
+
+    Returns
+    -------
+    DataFrame
+        ``age_lo, asfr`` with ``width · Σ asfr = tfr``.
+    """
+    ages = np.arange(15, 50)
+    dens = np.exp(-0.5 * ((ages + 0.5 - mean_age) / sd) ** 2)
+    dens = dens / dens.sum() * tfr
+    s = pd.Series(dens, index=ages)
+    grouped = s.groupby((s.index // width) * width).sum() / width
+    return pd.DataFrame({"age_lo": grouped.index.astype(int), "asfr": grouped.to_numpy()})

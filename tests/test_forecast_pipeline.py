@@ -1,0 +1,78 @@
+"""The scenario's enrolment forecast on the demo city, end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner import api
+from planner.forecast.pipeline import enrolment_backtest, enrolment_forecast, projected_births
+
+
+@pytest.fixture(scope="module")
+def demo():
+    sc = api.read_scenario("data/demo/scenario.toml")
+    return sc, api.load_inputs(sc)
+
+
+def test_forecast_shape_order_and_base_year(demo):
+    sc, inputs = demo
+    fc, details = enrolment_forecast(inputs)
+    assert set(fc["year"]) == set(range(sc.base_year, sc.horizon + 1))
+    assert len(fc) == 20 * 2 * (sc.horizon - sc.base_year + 1)
+    assert (fc["p10"] <= fc["p50"] + 1e-9).all() and (fc["p50"] <= fc["p90"] + 1e-9).all()
+    assert (fc["p10"] >= 0).all()
+    # the base year is the observed enrolment, summed from the schools' history
+    enr = inputs["enrolment"]
+    obs = enr[(enr["year"] == sc.base_year) & (enr["grade"] <= 6)]["students"].sum()
+    base = fc[(fc["year"] == sc.base_year) & (fc["stage"] == "primary")]["p50"].sum()
+    assert base == pytest.approx(obs)
+    # intervals widen with the horizon
+    width = (fc["p90"] - fc["p10"]) / fc["p50"]
+    w = width.groupby(fc["year"]).mean()
+    assert w.iloc[-1] > w.iloc[1]
+    assert {"births", "backtest", "intervals"} <= set(details)
+
+
+def test_births_projected_to_entry_of_the_horizon(demo):
+    sc, inputs = demo
+    b = projected_births(inputs, sc.horizon - 6)
+    proj = b[b["source"] == "projected"]
+    assert proj["year"].min() == sc.base_year + 1 and proj["year"].max() == sc.horizon - 6
+    assert (proj["value"] > 0).all()
+    # a lower fertility multiplier never raises projected births
+    low = api.variant(sc, forecast__tfr_multiplier=0.7)
+    from planner.inputs import Inputs
+
+    b_low = projected_births(
+        Inputs(low, inputs.tables, inputs.report, inputs.compute_crs, inputs.files), sc.horizon - 6
+    )
+    m = proj.merge(
+        b_low[b_low["source"] == "projected"], on=["unit_id", "year"], suffixes=("", "_low")
+    )
+    assert (m["value_low"] <= m["value"] + 1e-9).all() and (m["value_low"] < m["value"]).any()
+
+
+def test_backtest_has_baselines_on_identical_cases(demo):
+    _, inputs = demo
+    bt = enrolment_backtest(inputs)
+    assert set(bt["method"]) == {"grade_progression", "last_value", "linear_trend_5"}
+    keys = ["unit_id", "stage", "origin", "horizon"]
+    cases = {m: set(map(tuple, g[keys].to_numpy())) for m, g in bt.groupby("method")}
+    assert cases["grade_progression"] == cases["last_value"] == cases["linear_trend_5"]
+    assert (bt["year"] > bt["origin"]).all()  # forecasts only after the origin
+
+
+def test_forecast_enters_the_requirement(demo):
+    sc, inputs = demo
+    r = api.run(sc, inputs=inputs)
+    needs = r.tables["needs"]
+    assert needs["forecast_seats"].notna().all()
+    assert (
+        needs["required_seats"]
+        >= np.ceil(needs[["norm_seats", "forecast_seats"]].max(axis=1) - 1e-9)
+    ).all()
+    assert "forecast_backtest" in r.tables
+    same = api.run(sc, inputs=inputs)
+    pd.testing.assert_frame_equal(needs, same.tables["needs"])  # identical runs, identical output
