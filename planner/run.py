@@ -87,6 +87,14 @@ def demand_table(
     years = sc.years
     pop = project_population_trend(inputs["population"], sc.base_year, years, window=d.trend_years)
     pop = pop.rename(columns={"source": "population_source"})
+    if d.population_control:
+        from planner.forecast.pipeline import reconcile
+
+        ctl = reconcile(pop, {int(k): float(v) for k, v in d.population_control.items()})
+        projected = (pop["population_source"] != "observed").to_numpy()
+        pop.loc[projected, "population"] = np.round(ctl.loc[projected, "population"]).astype(
+            "int64"
+        )
     pop["development_residents"] = 0
     dev_households = pd.Series(0.0, index=pd.MultiIndex.from_frame(pop[["unit_id", "year"]]))
     if d.include_developments and "developments" in inputs and len(inputs["developments"]):

@@ -123,6 +123,12 @@ class DemandSpec(_Strict):
         per thousand.
     occupancy_years : int
         Years over which a development fills up after completion (1: at once).
+    population_control : dict, optional
+        City control totals of residents by year (e.g. from the master plan,
+        ``{ 2030 = 1300000, 2035 = 1400000 }``): the units' projected populations are
+        scaled to them (log-linear between the given years). The control applies to the
+        projection before planned housing; if it already contains the new residents,
+        set ``include_developments = false``.
     milestones : list of int
         Years after the base year reported in summaries (default +5 and +10).
     """
@@ -136,6 +142,7 @@ class DemandSpec(_Strict):
         default_factory=lambda: StageValues(primary=0.208, junior=0.104)
     )
     occupancy_years: int = Field(default=2, ge=1, le=10)
+    population_control: dict[int, float] = Field(default_factory=dict)
     milestones: list[int] = Field(default_factory=lambda: [5, 10])
 
 

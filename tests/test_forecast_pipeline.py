@@ -76,3 +76,34 @@ def test_forecast_enters_the_requirement(demo):
     assert "forecast_backtest" in r.tables
     same = api.run(sc, inputs=inputs)
     pd.testing.assert_frame_equal(needs, same.tables["needs"])  # identical runs, identical output
+
+
+def test_reconcile_to_control_total():
+    from planner.forecast.pipeline import reconcile
+
+    df = pd.DataFrame(
+        {
+            "unit_id": ["A", "B", "A", "B", "A", "B"],
+            "year": [2030, 2030, 2035, 2035, 2040, 2040],
+            "population": [600.0, 400.0, 700.0, 500.0, 800.0, 600.0],
+        }
+    )
+    out = reconcile(df, {2030: 2000.0, 2040: 2800.0})
+    tot = out.groupby("year")["population"].sum()
+    assert tot[2030] == pytest.approx(2000) and tot[2040] == pytest.approx(2800)
+    # 2035: log-linear between 2000 and 2800
+    assert tot[2035] == pytest.approx(np.sqrt(2000 * 2800))
+    # shares within a year are kept
+    a = out.set_index(["unit_id", "year"])["population"]
+    assert a[("A", 2030)] / a[("B", 2030)] == pytest.approx(1.5)
+
+
+def test_population_control_in_the_scenario(demo):
+    sc, inputs = demo
+    ctl = api.variant(sc, demand__population_control={"2030": 1_300_000, "2035": 1_350_000})
+    r = api.run(ctl, inputs=inputs, forecast=None)
+    n = r.tables["needs"]
+    p = n[n["stage"] == "primary"]
+    # the control applies to the projection before planned housing
+    tot = (p["population"] - p["development_residents"]).groupby(p["year"]).sum()
+    assert abs(tot[2030] - 1_300_000) <= 20 and abs(tot[2035] - 1_350_000) <= 20

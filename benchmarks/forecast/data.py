@@ -25,7 +25,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(os.environ.get("PLANNER_BENCHDATA", "/work/shared/benchdata")) / "forecast"
+# shared/ lies beside the repository (…/shared/benchdata); $PLANNER_BENCHDATA overrides
+_BESIDE = Path(__file__).resolve().parents[3] / "shared" / "benchdata"
+ROOT = (
+    Path(
+        os.environ.get(
+            "PLANNER_BENCHDATA", _BESIDE if _BESIDE.exists() else "/work/shared/benchdata"
+        )
+    )
+    / "forecast"
+)
 
 PROVINCES = {
     "北京": "Beijing", "天津": "Tianjin", "河北": "Hebei", "山西": "Shanxi", "内蒙古": "Inner Mongolia",

@@ -201,3 +201,52 @@ def enrolment_forecast(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataF
         "intervals": iv,
     }
     return out, details
+
+
+def reconcile(
+    frame: pd.DataFrame,
+    control: dict[int, float],
+    *,
+    value_cols: tuple[str, ...] = ("population",),
+    by: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Scale unit values so that their sum matches a city control total (总量控制).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``unit_id, year, *by`` and the value columns.
+    control : dict
+        City totals by year. Between given years the control is interpolated
+        log-linearly; outside them the nearest given year's ratio is kept. Years without
+        any control are left as they are.
+    value_cols : tuple of str
+        Columns scaled by the same factor (the first one is matched to the control).
+    by : tuple of str
+        Extra grouping (e.g. ``("stage",)``): the control then applies to each group.
+
+    Returns
+    -------
+    DataFrame
+        A copy with scaled values and the factor used in ``control_factor``.
+    """
+    if not control:
+        return frame.assign(control_factor=1.0)
+    years = np.array(sorted(control), dtype=float)
+    logs = np.log(np.array([control[int(y)] for y in years], dtype=float))
+    keys = ["year", *by]
+    tot = frame.groupby(keys)[value_cols[0]].transform("sum").to_numpy(float)
+    y = frame["year"].to_numpy(float)
+    target = np.exp(np.interp(y, years, logs))
+    inside = (y >= years.min()) & (y <= years.max())
+    factor = np.where(inside & (tot > 0), target / np.where(tot > 0, tot, 1.0), np.nan)
+    out = frame.copy()
+    f = pd.Series(factor, index=frame.index)
+    # outside the controlled years: carry the nearest controlled year's factor
+    fy = pd.DataFrame({"year": y, "f": factor}).groupby("year")["f"].first().sort_index()
+    fy = fy.ffill().bfill()
+    f = f.fillna(pd.Series(y, index=frame.index).map(fy)).fillna(1.0)
+    for c in value_cols:
+        out[c] = out[c].astype(float) * f.to_numpy()
+    out["control_factor"] = f.to_numpy()
+    return out
