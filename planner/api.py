@@ -39,6 +39,8 @@ __all__ = [
     "write_run",
     "variant",
     "compare",
+    "forecast",
+    "backtest",
     "needs_wide",
     "milestone_gaps",
     "summary",
@@ -71,9 +73,7 @@ def run(
     table to use your own, or None for the norm only. ``siting=True`` also plans new
     schools (slower).
     """
-    inputs = inputs if inputs is not None else load_inputs(scenario)
-    if inputs.scenario is not scenario:
-        inputs = Inputs(scenario, inputs.tables, inputs.report, inputs.compute_crs, inputs.files)
+    inputs = _bind(scenario, inputs)
     details: dict[str, pd.DataFrame] = {}
     if isinstance(forecast, str):
         forecast, details = forecast_for(inputs)
@@ -100,6 +100,30 @@ def variant(scenario: Scenario, **changes: Any) -> Scenario:
     return scenario_from_dict(
         data, base_dir=scenario.base_dir, source=f"{scenario.source_file} (variant)"
     )
+
+
+def _bind(scenario: Scenario, inputs: Inputs | None) -> Inputs:
+    inputs = inputs if inputs is not None else load_inputs(scenario)
+    if inputs.scenario is not scenario:
+        inputs = Inputs(scenario, inputs.tables, inputs.report, inputs.compute_crs, inputs.files)
+    return inputs
+
+
+def forecast(
+    scenario: Scenario, *, inputs: Inputs | None = None
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The scenario's enrolment forecast (P10/P50/P90 per unit, stage, year) and its details."""
+    from planner.forecast.pipeline import enrolment_forecast
+
+    return enrolment_forecast(_bind(scenario, inputs))
+
+
+def backtest(scenario: Scenario, *, inputs: Inputs | None = None) -> pd.DataFrame:
+    """Backtest scores of the forecast and the baselines per method and horizon (% errors)."""
+    from planner.forecast.backtest import score
+    from planner.forecast.pipeline import enrolment_backtest
+
+    return score(enrolment_backtest(_bind(scenario, inputs)))
 
 
 def compare(a: RunResult, b: RunResult) -> dict[str, pd.DataFrame]:
