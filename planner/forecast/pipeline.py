@@ -84,9 +84,34 @@ def projected_births(inputs: Inputs, last_year: int) -> pd.DataFrame:
     )
 
 
-def _model(inputs: Inputs) -> GradeProgression:
+#: candidate averaging windows for ``gpr_years = "auto"``
+GPR_CANDIDATES = (1, 2, 3, 5)
+
+
+def _model(inputs: Inputs, years: int | None = None) -> GradeProgression:
     f = inputs.scenario.forecast
-    return GradeProgression(n_years=f.gpr_years, entry_n_years=f.entry_years)
+    n = years if years is not None else (3 if f.gpr_years == "auto" else int(f.gpr_years))
+    return GradeProgression(n_years=n, entry_n_years=f.entry_years or n)
+
+
+def choose_gpr_years(inputs: Inputs) -> tuple[int, pd.DataFrame]:
+    """The ratio-averaging window with the lowest backtest MAPE on the history.
+
+    Returns the chosen number of years and the table of MAPE per candidate (horizons 1–5
+    pooled); a fixed ``gpr_years`` in the scenario is returned as it is.
+    """
+    f = inputs.scenario.forecast
+    if f.gpr_years != "auto":
+        return int(f.gpr_years), pd.DataFrame()
+    rows = []
+    for n in GPR_CANDIDATES:
+        bt = enrolment_backtest(inputs, years=n, baselines=False)
+        rows.append(
+            {"gpr_years": n, "mape": float(bt["ape"].mean()) if len(bt) else np.inf, "n": len(bt)}
+        )
+    table = pd.DataFrame(rows)
+    best = int(table.sort_values(["mape", "gpr_years"]).iloc[0]["gpr_years"])
+    return best, table
 
 
 def _stage_totals(pred: pd.DataFrame) -> pd.DataFrame:
@@ -95,7 +120,9 @@ def _stage_totals(pred: pd.DataFrame) -> pd.DataFrame:
     return p.groupby(keys, as_index=False)["forecast"].sum(min_count=1)
 
 
-def enrolment_backtest(inputs: Inputs, horizons: int = 5) -> pd.DataFrame:
+def enrolment_backtest(
+    inputs: Inputs, horizons: int = 5, *, years: int | None = None, baselines: bool = True
+) -> pd.DataFrame:
     """Rolling-origin backtest of stage totals per unit on the enrolment history.
 
     Methods on identical cases: ``grade_progression`` (the forecast), ``last_value`` and
@@ -119,10 +146,12 @@ def enrolment_backtest(inputs: Inputs, horizons: int = 5) -> pd.DataFrame:
         fit_b = births.loc[births["year"] <= origin]
         # births after the origin are known by the base year, but not at the origin:
         # grade 1 up to origin + 6 only needs births up to the origin
-        gp = _model(inputs).fit(fit_e, fit_b)
+        gp = _model(inputs, years).fit(fit_e, fit_b)
         pred = _stage_totals(gp.predict(h, X=fit_b))
         pred["method"] = "grade_progression"
         rows.append(pred)
+        if not baselines:
+            continue
         hist = stage_tot.loc[stage_tot["year"] <= origin]
         for name, est in (("last_value", LastValue()), ("linear_trend_5", LinearTrend(window=5))):
             for stage in ("primary", "junior"):
@@ -155,12 +184,13 @@ def enrolment_forecast(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataF
     enr = unit_enrolment(inputs)
     steps = sc.horizon - sc.base_year
     births = projected_births(inputs, sc.horizon - 6)
-    gp = _model(inputs).fit(
+    n_years, choice = choose_gpr_years(inputs)
+    gp = _model(inputs, n_years).fit(
         enr.loc[enr["year"] <= sc.base_year],
         births[births["year"] <= sc.base_year][["unit_id", "year", "value"]],
     )
     pred = _stage_totals(gp.predict(steps, X=births[["unit_id", "year", "value"]]))
-    bt = enrolment_backtest(inputs)
+    bt = enrolment_backtest(inputs, years=n_years)
     gpbt = bt.loc[bt["method"] == "grade_progression"]
     iv = empirical_intervals(gpbt, by=("horizon",))
     last = iv.iloc[-1]
@@ -199,6 +229,9 @@ def enrolment_forecast(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataF
         "births": births,
         "backtest": score(bt),
         "intervals": iv,
+        "gpr_choice": choice.assign(chosen=choice["gpr_years"] == n_years)
+        if len(choice)
+        else choice,
     }
     return out, details
 

@@ -58,6 +58,7 @@ SHEETS = {
     "forecast_births": "出生预测",
     "forecast_backtest": "预测回测",
     "forecast_intervals": "预测区间",
+    "forecast_gpr_choice": "比率窗口选择",
     "projects": "规划建设项目",
     "gaps_after": "规划实施后学位缺口",
     "unserved": "未满足需求",
