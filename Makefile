@@ -10,7 +10,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint docs lock clean
+.PHONY: demo test setup lint docs lock clean assets
+ASSETS_STAMP := .assets/manifest.json
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -21,9 +22,19 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-demo: $(STAMP)
+# map assets (Leaflet, jQuery, d3) from the npm registry, pinned by version and sha512
+$(ASSETS_STAMP): scripts/assets.lock.json scripts/fetch_assets.py
+	@command -v npm >/dev/null 2>&1 || { echo "make assets needs npm (apt-get install -y npm)"; exit 1; }
+	$(PYTHON) scripts/fetch_assets.py
+	touch $(ASSETS_STAMP)
+
+assets: $(ASSETS_STAMP)
+
+demo: $(STAMP) $(ASSETS_STAMP)
 	$(BIN)/planner validate data/demo/scenario.toml
 	$(BIN)/planner run data/demo/scenario.toml --out runs/demo --overwrite
+	mkdir -p maps
+	cp runs/demo/map.html maps/demo_gap_map.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,7 +43,7 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m planner.docs
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m planner.docs --check
 	$(BIN)/python -m pytest -q
@@ -41,4 +52,4 @@ lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^planner' > constraints.txt
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs .assets .pytest_cache .ruff_cache

@@ -224,6 +224,7 @@ def _write_report(result: RunResult, tmp: Path) -> None:
     files = [(p.name, p.name) for p in sorted(tmp.glob("*.csv"))] + [
         ("results.xlsx", "results.xlsx")
     ]
+    maps = [("学位缺口地图 seat-gap map", "map.html")]
     page = summary_page(
         title=f"{sc.name} — 义务教育学位规划测算成果",
         scenario_name=sc.name,
@@ -241,5 +242,19 @@ def _write_report(result: RunResult, tmp: Path) -> None:
         },
         files=files,
         charts=charts,
+        maps=maps,
     )
     (tmp / "index.html").write_text(page, encoding="utf-8")
+    _write_map(result, tmp)
+
+
+def _write_map(result: RunResult, tmp: Path) -> None:
+    """The offline seat-gap map (``map.html``); a missing asset cache only warns."""
+    import warnings
+
+    from planner.maps import AssetError, gap_map, save_offline, siting_layers
+
+    try:
+        save_offline(gap_map(result, **siting_layers(result)), tmp / "map.html")
+    except AssetError as exc:
+        warnings.warn(f"map.html not written: {exc}", stacklevel=2)

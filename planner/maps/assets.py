@@ -1,0 +1,279 @@
+"""Third-party JS/CSS for offline maps, from the local asset cache (离线地图资源).
+
+The files come from the npm registry, pinned by version and sha512 in
+``scripts/assets.lock.json``; ``scripts/fetch_assets.py`` (``make assets``) downloads,
+verifies and extracts them into the cache folder (``.assets/`` beside the clone, or
+``$PLANNER_ASSETS``). Nothing third-party is committed to the repository.
+
+:data:`ASSETS` lists every file a map page may reference, with the URLs folium, branca
+and :func:`planner.maps.offline_map` use for it; :func:`planner.maps.save_offline`
+replaces those links by the cached content.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import mimetypes
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from planner.errors import PlannerError
+
+__all__ = [
+    "ASSETS",
+    "Asset",
+    "AssetError",
+    "asset_dir",
+    "asset_for_url",
+    "load_asset",
+    "license_text",
+    "FETCH_HINT",
+]
+
+FETCH_HINT = (
+    "Run `make assets` (or `.venv/bin/python scripts/fetch_assets.py`) once; it downloads "
+    "the pinned Leaflet, jQuery and d3 packages from the npm registry (needs npm) into "
+    "the asset cache. Set PLANNER_ASSETS to use a cache elsewhere."
+)
+
+_MANIFEST = "manifest.json"
+
+
+class AssetError(PlannerError):
+    """The offline asset cache is missing, stale or corrupted, or a page needs the network."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One third-party file a map page can reference.
+
+    Attributes
+    ----------
+    key : str
+        Short name (``leaflet.js``).
+    package, version : str
+        The npm package and its pinned version (as in ``scripts/assets.lock.json``).
+    file : str
+        Path of the file inside the package (without the tarball's ``package/``).
+    kind : {"js", "css"}
+        Inlined as ``<script>`` or ``<style>``.
+    urls : tuple of str
+        The URLs pages use for it; the first is the one :func:`offline_map` writes.
+    """
+
+    key: str
+    package: str
+    version: str
+    file: str
+    kind: Literal["js", "css"]
+    urls: tuple[str, ...]
+
+    @property
+    def url(self) -> str:
+        """The canonical (jsDelivr npm) URL."""
+        return self.urls[0]
+
+    @property
+    def folder(self) -> str:
+        """Cache sub-folder of the package (``leaflet@1.9.3``)."""
+        return f"{self.package}@{self.version}"
+
+
+ASSETS: tuple[Asset, ...] = (
+    Asset(
+        "leaflet.js",
+        "leaflet",
+        "1.9.3",
+        "dist/leaflet.js",
+        "js",
+        ("https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js",),
+    ),
+    Asset(
+        "leaflet.css",
+        "leaflet",
+        "1.9.3",
+        "dist/leaflet.css",
+        "css",
+        ("https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css",),
+    ),
+    Asset(
+        "jquery.js",
+        "jquery",
+        "3.7.1",
+        "dist/jquery.min.js",
+        "js",
+        (
+            "https://cdn.jsdelivr.net/npm/jquery@3.7.1/dist/jquery.min.js",
+            "https://code.jquery.com/jquery-3.7.1.min.js",
+        ),
+    ),
+    Asset(
+        "d3.js",
+        "d3",
+        "3.5.5",
+        "d3.min.js",
+        "js",
+        (
+            "https://cdn.jsdelivr.net/npm/d3@3.5.5/d3.min.js",
+            "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js",
+        ),
+    ),
+)
+
+_BY_KEY = {a.key: a for a in ASSETS}
+
+
+def _norm_url(url: str) -> str:
+    """Scheme-less, lower-case host form for comparing URLs (``//host/path``)."""
+    u = url.strip()
+    u = re.sub(r"^(?i:https?:)", "", u)
+    return u
+
+
+_BY_URL = {_norm_url(u): a for a in ASSETS for u in a.urls}
+
+
+def asset_for_url(url: str) -> Asset | None:
+    """The known asset a page URL refers to (``http``, ``https`` or ``//``), or None."""
+    return _BY_URL.get(_norm_url(url))
+
+
+def asset(key: str) -> Asset:
+    """The asset with this key (``leaflet.js`` …)."""
+    return _BY_KEY[key]
+
+
+def _candidates() -> list[Path]:
+    env = os.environ.get("PLANNER_ASSETS")
+    if env:
+        return [Path(env)]
+    repo = Path(__file__).resolve().parents[2] / ".assets"
+    here = Path.cwd() / ".assets"
+    return [repo] if repo == here else [repo, here]
+
+
+def asset_dir(path: str | os.PathLike[str] | None = None) -> Path:
+    """The asset cache folder; raises :class:`AssetError` if it is not there.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Use this folder. Default: ``$PLANNER_ASSETS``, else ``.assets/`` beside the
+        clone, else ``.assets/`` in the working directory.
+    """
+    cands = [Path(path)] if path is not None else _candidates()
+    for c in cands:
+        if (c / _MANIFEST).is_file():
+            return c
+    where = ", ".join(str(c) for c in cands)
+    raise AssetError(f"The offline map assets are missing (looked in {where}). {FETCH_HINT}")
+
+
+def _manifest(root: Path) -> dict:
+    try:
+        return json.loads((root / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise AssetError(f"Cannot read {root / _MANIFEST}: {e}. {FETCH_HINT}") from e
+
+
+def _read_verified(root: Path, rel: str, manifest: dict) -> bytes:
+    want = manifest.get("files", {}).get(rel)
+    p = root / rel
+    if want is None or not p.is_file():
+        raise AssetError(
+            f"The asset cache {root} lacks {rel} (stale cache, or the lock file changed). "
+            f"{FETCH_HINT}"
+        )
+    data = p.read_bytes()
+    if hashlib.sha256(data).hexdigest() != want:
+        raise AssetError(
+            f"{p} does not match the checksum recorded when it was fetched (edited or "
+            f"corrupted). Run `make assets` again (add --force to refetch)."
+        )
+    return data
+
+
+_CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]+)\1\s*\)")
+
+
+def _inline_css_urls(css: str, css_rel: str, root: Path, manifest: dict) -> str:
+    base = css_rel.rsplit("/", 1)[0] if "/" in css_rel else ""
+
+    def sub(m: re.Match[str]) -> str:
+        ref = m.group(2).strip()
+        if ref.startswith(("data:", "#")):
+            return m.group(0)
+        if re.match(r"(?i)^(?:[a-z][a-z0-9+.-]*:|//)", ref):
+            raise AssetError(f"{css_rel} references the external URL {ref}")
+        parts = [p for p in f"{base}/{ref}".split("/") if p not in ("", ".")]
+        stack: list[str] = []
+        for part in parts:
+            if part == "..":
+                if not stack:
+                    raise AssetError(f"{css_rel} references {ref} outside its package")
+                stack.pop()
+            else:
+                stack.append(part)
+        rel = "/".join(stack)
+        data = _read_verified(root, rel, manifest)
+        mime = mimetypes.guess_type(rel)[0] or "application/octet-stream"
+        return f'url("data:{mime};base64,{base64.b64encode(data).decode("ascii")}")'
+
+    return _CSS_URL.sub(sub, css)
+
+
+_SOURCE_MAP = re.compile(r"^\s*//[#@]\s*sourceMappingURL=.*$", re.MULTILINE)
+_SOURCE_MAP_CSS = re.compile(r"/\*[#@]\s*sourceMappingURL=[^*]*\*/")
+
+
+def load_asset(a: Asset | str, root: str | os.PathLike[str] | None = None) -> str:
+    """The content of an asset, ready to inline.
+
+    CSS ``url(…)`` references to files of the package become ``data:`` URIs; source-map
+    comments are removed; ``</script`` / ``</style`` are neutralised so the content can
+    sit inside ``<script>`` / ``<style>``.
+
+    Parameters
+    ----------
+    a : Asset or str
+        The asset or its key.
+    root : path-like, optional
+        The asset cache (default: :func:`asset_dir`).
+
+    Raises
+    ------
+    AssetError
+        The cache is missing, lacks the file, or the file's checksum changed.
+    """
+    a = asset(a) if isinstance(a, str) else a
+    folder = asset_dir(root)
+    manifest = _manifest(folder)
+    rel = f"{a.folder}/{a.file}"
+    text = _read_verified(folder, rel, manifest).decode("utf-8")
+    if a.kind == "css":
+        text = _SOURCE_MAP_CSS.sub("", text)
+        text = _inline_css_urls(text, rel, folder, manifest)
+        text = re.sub(r"(?i)</(?=style)", lambda m: "<\\/", text)
+    else:
+        text = _SOURCE_MAP.sub("", text)
+        text = re.sub(r"(?i)</(?=script)", lambda m: "<\\/", text)
+        text = text.replace("<!--", "<\\!--")
+    return text
+
+
+def license_text(a: Asset | str, root: str | os.PathLike[str] | None = None) -> str:
+    """The package's licence file from the cache (``LICENSE*``), as a safe comment body."""
+    a = asset(a) if isinstance(a, str) else a
+    folder = asset_dir(root)
+    manifest = _manifest(folder)
+    names = sorted(r for r in manifest.get("files", {}) if r.startswith(f"{a.folder}/LICEN"))
+    if not names:
+        return ""
+    text = _read_verified(folder, names[0], manifest).decode("utf-8", "replace")
+    text = text.replace("*/", "* /")
+    return re.sub(r"(?i)</(?=s(?:cript|tyle))", lambda m: "<\\/", text)

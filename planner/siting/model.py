@@ -1,0 +1,871 @@
+"""Siting MILPs on HiGHS: build → solve → extract (选址模型：建模、求解、提取).
+
+Two formulations, both built from whole arrays (one sparse matrix handed to HiGHS
+with ``passModel``; no Python loop over variables or rows):
+
+``"radius"`` — uncapacitated problems (p-median, fixed-charge location, budget, size
+options, existing facilities). The compact covering formulation of Elloumi (2010) and
+García, Labbé & Marín (2011). For client *i* with sorted distinct reachable costs
+``D_i^1 < … < D_i^K``, variable ``z_i^k ∈ [0, 1]`` means "client *i* is served at a
+cost above ``D_i^k``"; the objective is ``Σ_i w_i (D_i^1 + Σ_k (D_i^{k+1} − D_i^k)
+z_i^k) + Σ_j f_j y_j``. The covering rows are written incrementally,
+
+    z_i^1 + Σ_{j: c_ij = D_i^1} y_j ≥ 1,
+    z_i^k − z_i^{k−1} + Σ_{j: c_ij = D_i^k} y_j ≥ 0   (k ≥ 2),
+
+which telescopes to Elloumi's ``z_i^k + Σ_{j: c_ij ≤ D_i^k} y_j ≥ 1`` with the same
+LP relaxation, but each pair (i, j) appears in one row only (nonzeros ≈ pairs + 2 ×
+levels instead of pairs × levels). The last level is ``Σ_{j ∈ reach(i)} y_j ≥ z^{K−1}``
+(every client must be reached) or carries the unserved penalty. Reductions: the levels
+of client *i* stop at the first cost ``D*`` at which service is *guaranteed* — by an
+existing facility, or because the facilities within ``D*`` cover all but fewer than
+``p`` sites (Elloumi's ``|N_i^k| ≥ m − p + 1``, generalised to size options). These
+guarantees also hold for the LP relaxation, so nothing is lost.
+
+``"assignment"`` — capacitated problems (CFLP with split demand, capacitated p-median
+with single sourcing) and any problem on request: ``x_ij`` per reachable pair
+(continuous share, or binary under single sourcing), rows ``assign`` (Σ_j x_ij + u_i =
+1), ``capacity`` (Σ_i d_i x_ij ≤ Q_j y_j), strong ``link`` rows x_ij ≤ y_j only where
+the capacity row does not already imply them (uncapacitated columns, or d_i < Q_j;
+never for existing facilities), plus the valid ``total_capacity`` cut Σ_j Q_j y_j ≥
+Σ_i d_i.
+
+Common blocks: ``p`` (Σ y = p), ``site`` (Σ of a site's options ≤ 1), ``budget``
+(Σ f_j y_j ≤ budget). Existing facilities have ``y_j`` fixed to 1.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from planner.errors import SolverError
+from planner.siting.heuristic import HeuristicResult, greedy_interchange
+from planner.siting.instance import SitingInstance
+
+__all__ = [
+    "FORMULATIONS",
+    "BuiltModel",
+    "SitingSolution",
+    "build_model",
+    "solve_model",
+    "extract",
+    "plan_cost",
+    "solve",
+]
+
+#: formulation names accepted by :func:`build_model`
+FORMULATIONS = ("auto", "radius", "assignment")
+
+
+@dataclass
+class BuiltModel:
+    """A siting model loaded into HiGHS, with the maps needed to read a solution.
+
+    Attributes
+    ----------
+    instance : SitingInstance
+        The instance the model was built from.
+    formulation : {"radius", "assignment"}
+        The formulation used.
+    highs : highspy.Highs
+        The HiGHS object holding the model.
+    cols : dict of str to slice
+        Named variable blocks: ``open`` (y, one per facility column) and ``level``
+        (radius z) or ``assign`` (x per pair) and ``unserved`` (u per client).
+    rows : dict of str to slice
+        Named constraint blocks (``cover``, ``assign``, ``capacity``, ``link``,
+        ``total_capacity``, ``p``, ``site``, ``budget``).
+    offset : float
+        Objective constant.
+    level_client, level_value : ndarray
+        Radius formulation: client and cost threshold of every ``z`` column.
+    pair_client, pair_facility, pair_cost : ndarray
+        Assignment formulation: client, facility column and unit cost of every ``x``.
+    heuristic : HeuristicResult or None
+        The warm start found before solving, if any.
+    warm_start_accepted : bool
+        Whether HiGHS accepted the warm start as a feasible solution.
+    build_seconds, solve_seconds : float
+        Wall times.
+    """
+
+    instance: SitingInstance
+    formulation: str
+    highs: highspy.Highs
+    cols: dict[str, slice]
+    rows: dict[str, slice]
+    offset: float = 0.0
+    level_client: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    level_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pair_client: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    pair_facility: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    pair_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    heuristic: HeuristicResult | None = None
+    warm_start_accepted: bool = False
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    solved: bool = False
+    time_limit: float = np.inf
+
+    @property
+    def num_cols(self) -> int:
+        """Number of variables."""
+        return int(self.highs.getNumCol())
+
+    @property
+    def num_rows(self) -> int:
+        """Number of constraints."""
+        return int(self.highs.getNumRow())
+
+    @property
+    def num_nz(self) -> int:
+        """Number of nonzeros of the constraint matrix."""
+        return int(self.highs.getNumNz())
+
+    def block_sizes(self) -> dict[str, int]:
+        """Size of every named variable and constraint block."""
+        out = {f"col:{k}": s.stop - s.start for k, s in self.cols.items()}
+        out.update({f"row:{k}": s.stop - s.start for k, s in self.rows.items()})
+        return out
+
+
+@dataclass
+class SitingSolution:
+    """A siting plan and how sure the solver is about it.
+
+    Attributes
+    ----------
+    open : int ndarray
+        Open facility columns (sorted), existing ones included.
+    assignment : DataFrame
+        One row per (client, facility) with a positive share: ``client, facility,
+        share`` (fraction of the client's demand), ``demand`` (units served) and
+        ``cost`` (objective contribution, ``weight · cost · share``).
+    unserved : ndarray of shape (n,)
+        Unserved demand of each client, in demand units (zero unless allowed).
+    unserved_share : ndarray of shape (n,)
+        Unserved fraction of each client (also meaningful for zero demand).
+    objective : float
+        Cost of the extracted plan, recomputed from the instance data.
+    model_objective : float
+        Objective value reported by HiGHS.
+    bound : float
+        Best proven lower bound.
+    gap : float
+        Relative gap ``(objective − bound) / |objective|`` (0 when proven optimal).
+    status : str
+        HiGHS model status (``Optimal``, ``Time limit reached`` …).
+    proven_optimal : bool
+        True when HiGHS proved optimality within its gap tolerance.
+    solve_seconds, build_seconds : float
+        Wall times.
+    formulation : str
+        Formulation used.
+    heuristic_objective : float or None
+        Cost of the heuristic warm start (None when none was computed or feasible).
+    from_heuristic : bool
+        True when the returned plan is the heuristic's (the MILP did not improve it).
+    nodes : int
+        Branch-and-bound nodes.
+    """
+
+    open: np.ndarray
+    assignment: pd.DataFrame
+    unserved: np.ndarray
+    unserved_share: np.ndarray
+    objective: float
+    model_objective: float
+    bound: float
+    gap: float
+    status: str
+    proven_optimal: bool
+    solve_seconds: float
+    build_seconds: float
+    formulation: str
+    heuristic_objective: float | None = None
+    from_heuristic: bool = False
+    nodes: int = 0
+
+    def assignment_matrix(self, n: int, m: int) -> sp.csr_matrix:
+        """Shares as a sparse ``n × m`` matrix."""
+        a = self.assignment
+        return sp.csr_matrix(
+            (a["share"].to_numpy(float), (a["client"].to_numpy(), a["facility"].to_numpy())),
+            shape=(n, m),
+        )
+
+    def summary(self) -> str:
+        """One line: objective, bound, gap, status, time and the heuristic's share."""
+        h = (
+            ""
+            if self.heuristic_objective is None
+            else f", heuristic {self.heuristic_objective:.6g}"
+        )
+        src = " (heuristic plan)" if self.from_heuristic else ""
+        return (
+            f"{self.formulation}: objective {self.objective:.10g}{src}, bound "
+            f"{self.bound:.10g}, gap {self.gap:.2e}, {self.status}, "
+            f"{self.solve_seconds:.2f} s{h}"
+        )
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _sorted_pairs(inst: SitingInstance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stored pairs sorted by client, then cost, then facility column."""
+    csr = inst.cost
+    r = np.repeat(np.arange(inst.n), np.diff(csr.indptr))
+    order = np.lexsort((csr.indices, csr.data, r))
+    return r[order], csr.indices[order].astype(np.int64), csr.data[order]
+
+
+def _guaranteed_position(inst: SitingInstance, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Per client, the first position in its sorted row at which service is certain.
+
+    Certain when an existing facility is reached, or when the sites with a column not
+    yet reached are fewer than ``p`` (then one of the ``p`` open sites is reached).
+    Returns ``-1`` for clients without such a position.
+    """
+    n = inst.n
+    nnz = len(r)
+    starts = np.searchsorted(r, np.arange(n))
+    pos = np.arange(nnz) - starts[r]
+    big = np.iinfo(np.int64).max
+    gpos = np.full(n, big, dtype=np.int64)
+    ex = inst.existing[c]
+    np.minimum.at(gpos, r[ex], pos[ex])
+    if inst.p is not None and nnz:
+        S = inst.n_sites
+        need = S - inst.p + 1  # complete sites needed among the reached ones
+        if need <= 0:
+            gpos[:] = np.minimum(gpos, 0)
+        else:
+            site_size = np.bincount(inst.site, minlength=S)
+            key = r * S + inst.site[c]
+            uk, inv = np.unique(key, return_inverse=True)
+            cnt = np.bincount(inv)
+            last = np.zeros(len(uk), np.int64)
+            np.maximum.at(last, inv, pos)
+            done = cnt == site_size[uk % S]
+            ev_row, ev_pos = uk[done] // S, last[done]
+            o = np.lexsort((ev_pos, ev_row))
+            ev_row, ev_pos = ev_row[o], ev_pos[o]
+            first = np.searchsorted(ev_row, ev_row)  # start of each row's events
+            rank = np.arange(len(ev_row)) - first
+            sel = rank == need - 1
+            np.minimum.at(gpos, ev_row[sel], ev_pos[sel])
+    gpos[gpos == big] = -1
+    return gpos
+
+
+def _common_rows(
+    inst: SitingInstance, row0: int
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list, list, dict[str, slice]]:
+    """Rows on the ``open`` columns only: p, site, budget (y occupies columns 0..m−1)."""
+    m = inst.m
+    R, C, V, lo, up = [], [], [], [], []
+    blocks: dict[str, slice] = {}
+    row = row0
+    if inst.p is not None:
+        R.append(np.full(m, row))
+        C.append(np.arange(m))
+        V.append(np.ones(m))
+        lo.append(np.array([inst.p], float))
+        up.append(np.array([inst.p], float))
+        blocks["p"] = slice(row, row + 1)
+        row += 1
+    size = np.bincount(inst.site, minlength=inst.n_sites)
+    multi = size > 1
+    if multi.any():
+        sid = np.cumsum(multi) - 1  # row number of every multi-option site
+        cols = np.flatnonzero(multi[inst.site])
+        k = int(multi.sum())
+        R.append(row + sid[inst.site[cols]])
+        C.append(cols)
+        V.append(np.ones(len(cols)))
+        lo.append(np.full(k, -np.inf))
+        up.append(np.ones(k))
+        blocks["site"] = slice(row, row + k)
+        row += k
+    if inst.budget is not None:
+        f = inst.open_cost
+        cols = np.flatnonzero(f != 0)
+        R.append(np.full(len(cols), row))
+        C.append(cols)
+        V.append(f[cols])
+        lo.append(np.array([-np.inf]))
+        up.append(np.array([inst.budget]))
+        blocks["budget"] = slice(row, row + 1)
+        row += 1
+    return R, C, V, lo, up, blocks
+
+
+def _pass(
+    h: highspy.Highs,
+    col_cost: np.ndarray,
+    col_lo: np.ndarray,
+    col_up: np.ndarray,
+    integer: np.ndarray,
+    R: np.ndarray,
+    C: np.ndarray,
+    V: np.ndarray,
+    row_lo: np.ndarray,
+    row_up: np.ndarray,
+    offset: float,
+) -> None:
+    """Hand one column-wise sparse model to HiGHS."""
+    n_col, n_row = len(col_cost), len(row_lo)
+    a = sp.csc_matrix((V, (R, C)), shape=(n_row, n_col))
+    a.sum_duplicates()
+    a.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_col
+    lp.num_row_ = n_row
+    lp.col_cost_ = col_cost
+    lp.col_lower_ = col_lo
+    lp.col_upper_ = col_up
+    lp.row_lower_ = row_lo
+    lp.row_upper_ = row_up
+    lp.offset_ = float(offset)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    kinds = np.where(integer, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous)
+    lp.integrality_ = kinds.tolist()
+    status = h.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS refused the siting model (passModel error); please report this")
+
+
+# ---------------------------------------------------------------------------- build
+
+
+def _build_radius(inst: SitingInstance, h: highspy.Highs) -> BuiltModel:
+    n, m = inst.n, inst.m
+    w = inst.obj_weight
+    r, c, v = _sorted_pairs(inst)
+    nnz = len(r)
+    reach = np.bincount(r, minlength=n)
+    starts = np.searchsorted(r, np.arange(n))
+    gpos = _guaranteed_position(inst, r, c)
+    trunc = gpos >= 0
+    dstar = np.full(n, np.inf)
+    dstar[trunc] = v[np.minimum(starts[trunc] + gpos[trunc], max(nnz - 1, 0))]
+    keep = v < dstar[r]
+    rk, ck, vk = r[keep], c[keep], v[keep]
+    # distinct levels among the kept pairs
+    new = np.ones(len(rk), bool)
+    if len(rk):
+        new[1:] = (rk[1:] != rk[:-1]) | (vk[1:] != vk[:-1])
+    lvl_of_pair = np.cumsum(new) - 1
+    L = int(new.sum())
+    lvl_row, lvl_val = rk[new], vk[new]
+    first = np.ones(L, bool)
+    last = np.ones(L, bool)
+    if L:
+        first[1:] = lvl_row[1:] != lvl_row[:-1]
+        last[:-1] = lvl_row[1:] != lvl_row[:-1]
+    nxt = np.empty(L)
+    nxt[:-1] = lvl_val[1:]
+    nxt[last] = dstar[lvl_row[last]]
+    has_z = ~last | trunc[lvl_row] | inst.allow_unserved
+    fin = np.isfinite(nxt)
+    z_cost = np.where(
+        fin,
+        w[lvl_row] * (np.where(fin, nxt, lvl_val) - lvl_val),
+        inst.unserved_cost[lvl_row] - w[lvl_row] * lvl_val,
+    )
+    z_cost = z_cost[has_z]
+    Z = int(has_z.sum())
+    z_col = np.full(L, -1, np.int64)
+    z_col[has_z] = m + np.arange(Z)
+    # cover rows (one per level), numbered 0..L−1
+    lv = np.arange(L)
+    R = [lvl_of_pair, lv[has_z], lv[~first]]
+    C = [ck, z_col[has_z], z_col[lv[~first] - 1]]
+    V = [np.ones(len(ck)), np.ones(Z), -np.ones(int((~first).sum()))]
+    row_lo = [first.astype(float)]
+    row_up = [np.full(L, np.inf)]
+    rows = {"cover": slice(0, L)}
+    R2, C2, V2, lo2, up2, blocks = _common_rows(inst, L)
+    rows.update(blocks)
+    first_cost = np.zeros(n)
+    first_cost[reach > 0] = v[starts[reach > 0]]
+    offset = float(np.sum(w * first_cost))
+    if inst.allow_unserved:
+        offset += float(np.sum(inst.unserved_cost[reach == 0]))
+    col_lo = np.concatenate([inst.existing.astype(float), np.zeros(Z)])
+    col_up = np.ones(m + Z)
+    integer = np.r_[np.ones(m, bool), np.zeros(Z, bool)]
+    _pass(
+        h,
+        np.concatenate([inst.open_cost, z_cost]),
+        col_lo,
+        col_up,
+        integer,
+        np.concatenate(R + R2),
+        np.concatenate(C + C2),
+        np.concatenate(V + V2),
+        np.concatenate(row_lo + lo2),
+        np.concatenate(row_up + up2),
+        offset,
+    )
+    zl = lv[has_z]
+    return BuiltModel(
+        inst,
+        "radius",
+        h,
+        cols={"open": slice(0, m), "level": slice(m, m + Z)},
+        rows=rows,
+        offset=offset,
+        level_client=lvl_row[zl],
+        level_value=lvl_val[zl],
+    )
+
+
+def _build_assignment(inst: SitingInstance, h: highspy.Highs) -> BuiltModel:
+    n, m = inst.n, inst.m
+    w, d, Q = inst.obj_weight, inst.demand, inst.capacity
+    csr = inst.cost
+    pr = np.repeat(np.arange(n), np.diff(csr.indptr))
+    pc = csr.indices.astype(np.int64)
+    pv = csr.data
+    if inst.single_source:  # a pair whose demand exceeds the capacity is never usable
+        ok = d[pr] <= Q[pc] * (1 + 1e-12)
+        pr, pc, pv = pr[ok], pc[ok], pv[ok]
+    E = len(pr)
+    U = n if inst.allow_unserved else 0
+    x0, u0 = m, m + E
+    n_col = m + E + U
+    # columns
+    with np.errstate(divide="ignore"):
+        x_up = np.where(d[pr] > 0, np.minimum(1.0, Q[pc] / np.where(d[pr] > 0, d[pr], 1.0)), 1.0)
+    if inst.single_source:
+        x_up = np.ones(E)
+    col_cost = np.concatenate([inst.open_cost, w[pr] * pv, inst.unserved_cost[:U]])
+    col_lo = np.concatenate([inst.existing.astype(float), np.zeros(E + U)])
+    col_up = np.concatenate([np.ones(m), x_up, np.ones(U)])
+    integer = np.zeros(n_col, bool)
+    integer[:m] = True
+    if inst.single_source:
+        integer[x0:u0] = True
+    R, C, V, lo, up = [], [], [], [], []
+    rows: dict[str, slice] = {}
+    row = 0
+    # assign: Σ_j x_ij + u_i = 1
+    R += [pr, np.arange(U)]
+    C += [x0 + np.arange(E), u0 + np.arange(U)]
+    V += [np.ones(E), np.ones(U)]
+    lo.append(np.ones(n))
+    up.append(np.ones(n))
+    rows["assign"] = slice(0, n)
+    row = n
+    # capacity: Σ_i d_i x_ij − Q_j y_j ≤ 0 for finite Q_j that some pair uses
+    fin = np.isfinite(Q)
+    used = np.zeros(m, bool)
+    used[pc] = True
+    capf = np.flatnonzero(fin & used)
+    if capf.size:
+        cap_row = np.full(m, -1, np.int64)
+        cap_row[capf] = row + np.arange(len(capf))
+        sel = cap_row[pc] >= 0
+        R += [cap_row[pc[sel]], cap_row[capf]]
+        C += [x0 + np.flatnonzero(sel), capf]
+        V += [d[pr[sel]], -Q[capf]]
+        lo.append(np.full(len(capf), -np.inf))
+        up.append(np.zeros(len(capf)))
+        rows["capacity"] = slice(row, row + len(capf))
+        row += len(capf)
+    # link: x_ij ≤ y_j where not implied by the capacity row
+    need = ~inst.existing[pc] & ~((d[pr] > 0) & (Q[pc] <= d[pr]))
+    li = np.flatnonzero(need)
+    k = len(li)
+    R += [row + np.arange(k), row + np.arange(k)]
+    C += [x0 + li, pc[li]]
+    V += [np.ones(k), -np.ones(k)]
+    lo.append(np.full(k, -np.inf))
+    up.append(np.zeros(k))
+    rows["link"] = slice(row, row + k)
+    row += k
+    # valid cut: the open capacity covers the total demand
+    if not inst.allow_unserved and np.all(fin) and m:
+        R.append(np.full(m, row))
+        C.append(np.arange(m))
+        V.append(Q.astype(float))
+        lo.append(np.array([float(d.sum())]))
+        up.append(np.array([np.inf]))
+        rows["total_capacity"] = slice(row, row + 1)
+        row += 1
+    R2, C2, V2, lo2, up2, blocks = _common_rows(inst, row)
+    rows.update(blocks)
+    _pass(
+        h,
+        col_cost,
+        col_lo,
+        col_up,
+        integer,
+        np.concatenate(R + R2),
+        np.concatenate(C + C2),
+        np.concatenate(V + V2),
+        np.concatenate(lo + lo2),
+        np.concatenate(up + up2),
+        0.0,
+    )
+    cols = {"open": slice(0, m), "assign": slice(x0, u0)}
+    if U:
+        cols["unserved"] = slice(u0, u0 + U)
+    return BuiltModel(
+        inst,
+        "assignment",
+        h,
+        cols=cols,
+        rows=rows,
+        pair_client=pr,
+        pair_facility=pc,
+        pair_cost=pv,
+    )
+
+
+def _raise_if_infeasible(inst: SitingInstance) -> None:
+    problems = inst.check()
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise SolverError(
+            f"the siting instance cannot have a feasible plan ({len(problems)} problem(s) "
+            f"found before solving):\n{lines}\n"
+            "Fix the data, or set allow_unserved=True to get a plan that reports the "
+            "demand that cannot be served."
+        )
+
+
+def _warm_start_values(built: BuiltModel, heur: HeuristicResult) -> np.ndarray | None:
+    """Column values of the heuristic plan in ``built``'s variable order."""
+    inst = built.instance
+    x = np.zeros(built.num_cols)
+    x[: inst.m] = heur.open.astype(float)
+    served = heur.assigned >= 0
+    dist = np.full(inst.n, np.inf)
+    if served.any():
+        i = np.flatnonzero(served)
+        dist[i] = np.asarray(inst.cost[i, heur.assigned[i]]).ravel()
+    if built.formulation == "radius":
+        sl = built.cols["level"]
+        x[sl] = (dist[built.level_client] > built.level_value).astype(float)
+        return x
+    if not inst.uncapacitated:
+        return None  # capacities ignored by the heuristic: not a valid start
+    sl = built.cols["assign"]
+    x[sl] = (heur.assigned[built.pair_client] == built.pair_facility).astype(float)
+    if "unserved" in built.cols:
+        x[built.cols["unserved"]] = (~served).astype(float)
+    return x
+
+
+def build_model(
+    instance: SitingInstance,
+    formulation: str = "auto",
+    *,
+    warm_start: bool = True,
+    heuristic_seconds: float = 20.0,
+) -> BuiltModel:
+    """Build the siting MILP in HiGHS (see the module docstring).
+
+    Parameters
+    ----------
+    instance : SitingInstance
+        The instance; :meth:`SitingInstance.check` runs first.
+    formulation : {"auto", "radius", "assignment"}
+        ``auto`` picks ``radius`` for uncapacitated instances, else ``assignment``.
+    warm_start : bool
+        Run :func:`~planner.siting.heuristic.greedy_interchange` and hand its plan to
+        HiGHS as the initial incumbent (uncapacitated instances).
+    heuristic_seconds : float
+        Time limit of the heuristic.
+
+    Returns
+    -------
+    BuiltModel
+
+    Raises
+    ------
+    SolverError
+        When the pre-solve check finds the instance infeasible, or the formulation
+        does not fit the instance.
+    """
+    t0 = time.perf_counter()
+    if formulation not in FORMULATIONS:
+        raise SolverError(
+            f"unknown formulation '{formulation}'; choose one of {', '.join(FORMULATIONS)}"
+        )
+    inst = instance
+    _raise_if_infeasible(inst)
+    if formulation == "auto":
+        formulation = "radius" if inst.uncapacitated else "assignment"
+    if formulation == "radius" and not inst.uncapacitated:
+        raise SolverError(
+            "the radius formulation needs uncapacitated facilities (every capacity "
+            "infinite); use formulation='assignment' for capacitated instances"
+        )
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    built = _build_radius(inst, h) if formulation == "radius" else _build_assignment(inst, h)
+    if warm_start and inst.uncapacitated:
+        heur = greedy_interchange(inst, max_seconds=heuristic_seconds)
+        if heur is not None and heur.feasible:
+            built.heuristic = heur
+            vals = _warm_start_values(built, heur)
+            if vals is not None:
+                sol = highspy.HighsSolution()
+                sol.col_value = vals.tolist()
+                sol.value_valid = True
+                status = h.setSolution(sol)
+                built.warm_start_accepted = status == highspy.HighsStatus.kOk
+    built.build_seconds = time.perf_counter() - t0
+    return built
+
+
+# ---------------------------------------------------------------------------- solve
+
+
+def solve_model(
+    built: BuiltModel,
+    time_limit: float | None = None,
+    mip_rel_gap: float = 1e-9,
+    threads: int | None = None,
+    log: bool = False,
+) -> None:
+    """Run HiGHS on a built model.
+
+    Parameters
+    ----------
+    built : BuiltModel
+        From :func:`build_model`.
+    time_limit : float, optional
+        Seconds; None for no limit.
+    mip_rel_gap : float
+        Relative optimality gap at which HiGHS stops.
+    threads : int, optional
+        HiGHS threads (default: HiGHS's choice).
+    log : bool
+        Print the HiGHS log.
+    """
+    h = built.highs
+    h.setOptionValue("output_flag", bool(log))
+    h.setOptionValue("time_limit", float(np.inf if time_limit is None else time_limit))
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    h.setOptionValue("random_seed", 0)
+    if threads:
+        h.setOptionValue("threads", int(threads))
+    built.time_limit = float(np.inf if time_limit is None else time_limit)
+    t0 = time.perf_counter()
+    status = h.run()
+    built.solve_seconds = time.perf_counter() - t0
+    built.solved = True
+    if status == highspy.HighsStatus.kError:
+        raise SolverError(
+            f"HiGHS failed on the siting model ({h.modelStatusToString(h.getModelStatus())})"
+        )
+
+
+# ---------------------------------------------------------------------------- extract
+
+
+def _plan_from_open(
+    inst: SitingInstance, is_open: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each client to its cheapest open reachable column: (client, facility, share) + served."""
+    r, c, _ = _sorted_pairs(inst)
+    sel = is_open[c]
+    rr, cc = r[sel], c[sel]
+    _, idx = np.unique(rr, return_index=True)
+    clients, facs = rr[idx], cc[idx]
+    served = np.zeros(inst.n, bool)
+    served[clients] = True
+    return clients, facs, np.ones(len(clients)), served
+
+
+def _table(
+    inst: SitingInstance, clients: np.ndarray, facs: np.ndarray, share: np.ndarray
+) -> pd.DataFrame:
+    unit = np.asarray(inst.cost[clients, facs]).ravel() if len(clients) else np.zeros(0)
+    return pd.DataFrame(
+        {
+            "client": clients.astype(np.int64),
+            "facility": facs.astype(np.int64),
+            "share": share,
+            "demand": inst.demand[clients] * share,
+            "cost": inst.obj_weight[clients] * unit * share,
+        }
+    )
+
+
+def plan_cost(
+    inst: SitingInstance, open_cols: np.ndarray, table: pd.DataFrame, unserved_share: np.ndarray
+) -> float:
+    """Objective of a plan recomputed from the instance data.
+
+    Parameters
+    ----------
+    inst : SitingInstance
+        The instance.
+    open_cols : int ndarray
+        Open columns.
+    table : DataFrame
+        Assignment table as in :class:`SitingSolution`.
+    unserved_share : ndarray of shape (n,)
+        Unserved fraction of every client's demand.
+    """
+    cost = float(table["cost"].sum()) + float(inst.open_cost[open_cols].sum())
+    return cost + float(np.sum(inst.unserved_cost * unserved_share))
+
+
+def extract(built: BuiltModel) -> SitingSolution:
+    """Read the plan, bound and gap from a solved model.
+
+    Parameters
+    ----------
+    built : BuiltModel
+        A model after :func:`solve_model`.
+
+    Returns
+    -------
+    SitingSolution
+
+    Raises
+    ------
+    SolverError
+        When HiGHS found no feasible plan (infeasible model, or time limit reached
+        before a first plan), with a diagnosis.
+    """
+    if not built.solved:
+        raise SolverError("extract() called before solve_model()")
+    h = built.highs
+    inst = built.instance
+    status = h.modelStatusToString(h.getModelStatus())
+    info = h.getInfo()
+    heur = built.heuristic
+    have = info.primal_solution_status == 2
+    if not have and heur is None:
+        if h.getModelStatus() in (
+            highspy.HighsModelStatus.kInfeasible,
+            highspy.HighsModelStatus.kUnboundedOrInfeasible,
+        ):
+            raise SolverError(
+                "HiGHS proved the siting model infeasible although the pre-solve checks "
+                "passed: some group of clients cannot be served by the capacity within "
+                "their reach under the rules (p, budget, size options, single sourcing). "
+                "Set allow_unserved=True to see which demand cannot be served."
+            )
+        raise SolverError(
+            f"HiGHS found no feasible plan ({status}) within the time limit of "
+            f"{built.time_limit:g} s; raise the time limit"
+        )
+    if have:
+        xv = np.asarray(h.getSolution().col_value)
+        is_open = xv[: inst.m] > 0.5
+        if built.formulation == "radius":
+            clients, facs, share, served = _plan_from_open(inst, is_open)
+            un_share = (~served).astype(float)
+        else:
+            x = xv[built.cols["assign"]]
+            pos = x > (0.5 if inst.single_source else 1e-9)
+            share = np.ones(int(pos.sum())) if inst.single_source else np.minimum(x[pos], 1.0)
+            clients, facs = built.pair_client[pos], built.pair_facility[pos]
+            tot = np.bincount(clients, weights=share, minlength=inst.n)
+            un_share = np.clip(1.0 - tot, 0.0, 1.0)
+            un_share[un_share < 1e-9] = 0.0
+        table = _table(inst, clients, facs, share)
+        open_cols = np.flatnonzero(is_open)
+        objective = plan_cost(inst, open_cols, table, un_share)
+        model_obj = float(info.objective_function_value)
+    else:
+        objective = model_obj = np.inf
+    from_heur = False
+    if heur is not None and heur.objective < objective - 1e-9 * max(1.0, abs(heur.objective)):
+        # HiGHS returned nothing better than the warm start: report the heuristic plan
+        is_open = heur.open
+        clients, facs, share, served = _plan_from_open(inst, is_open)
+        un_share = (~served).astype(float)
+        table = _table(inst, clients, facs, share)
+        open_cols = np.flatnonzero(is_open)
+        objective = plan_cost(inst, open_cols, table, un_share)
+        model_obj = objective
+        from_heur = True
+    if heur is not None and abs(heur.objective - objective) <= 1e-9 * max(1.0, abs(objective)):
+        from_heur = True
+    bound = float(info.mip_dual_bound)
+    optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    if not np.isfinite(bound):
+        bound = -np.inf
+    bound = min(bound, objective)
+    gap = 0.0 if objective == bound else (objective - bound) / max(abs(objective), 1e-12)
+    return SitingSolution(
+        open=open_cols,
+        assignment=table,
+        unserved=un_share * inst.demand,
+        unserved_share=un_share,
+        objective=objective,
+        model_objective=model_obj,
+        bound=bound,
+        gap=float(gap),
+        status=status,
+        proven_optimal=bool(optimal),
+        solve_seconds=built.solve_seconds,
+        build_seconds=built.build_seconds,
+        formulation=built.formulation,
+        heuristic_objective=None if heur is None else heur.objective,
+        from_heuristic=from_heur,
+        nodes=int(info.mip_node_count),
+    )
+
+
+def solve(
+    instance: SitingInstance,
+    formulation: str = "auto",
+    *,
+    time_limit: float | None = None,
+    mip_rel_gap: float = 1e-9,
+    threads: int | None = None,
+    log: bool = False,
+    warm_start: bool = True,
+) -> SitingSolution:
+    """Check, build, solve and extract in one call.
+
+    Parameters
+    ----------
+    instance : SitingInstance
+        The instance.
+    formulation : {"auto", "radius", "assignment"}
+        See :func:`build_model`.
+    time_limit : float, optional
+        HiGHS time limit in seconds (the best plan found is returned, with its gap).
+    mip_rel_gap : float
+        Relative gap at which HiGHS stops.
+    threads : int, optional
+        HiGHS threads.
+    log : bool
+        Print the HiGHS log.
+    warm_start : bool
+        Use the greedy + interchange heuristic as the initial incumbent.
+
+    Returns
+    -------
+    SitingSolution
+
+    Raises
+    ------
+    SolverError
+        With a diagnosis when the instance is infeasible or no plan was found in time.
+    """
+    heur_s = 20.0 if time_limit is None else max(0.1, min(20.0, 0.2 * time_limit))
+    built = build_model(instance, formulation, warm_start=warm_start, heuristic_seconds=heur_s)
+    solve_model(built, time_limit=time_limit, mip_rel_gap=mip_rel_gap, threads=threads, log=log)
+    return extract(built)
