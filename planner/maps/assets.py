@@ -5,9 +5,10 @@ The files come from the npm registry, pinned by version and sha512 in
 verifies and extracts them into the cache folder (``.assets/`` beside the clone, or
 ``$PLANNER_ASSETS``). Nothing third-party is committed to the repository.
 
-:data:`ASSETS` lists every file a map page may reference, with the URLs folium, branca
-and :func:`planner.maps.offline_map` use for it; :func:`planner.maps.save_offline`
-replaces those links by the cached content.
+:data:`ASSETS` lists every file a map page may reference (package, version, file);
+:func:`asset_for_url` recognises links to them by version and file name — no host is
+named anywhere — and :func:`planner.maps.save_offline` replaces them by the cached
+content.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "AssetError",
     "asset_dir",
     "asset_for_url",
+    "PLACEHOLDER_SCHEME",
     "load_asset",
     "license_text",
     "FETCH_HINT",
@@ -62,8 +64,6 @@ class Asset:
         Path of the file inside the package (without the tarball's ``package/``).
     kind : {"js", "css"}
         Inlined as ``<script>`` or ``<style>``.
-    urls : tuple of str
-        The URLs pages use for it; the first is the one :func:`offline_map` writes.
     """
 
     key: str
@@ -71,12 +71,11 @@ class Asset:
     version: str
     file: str
     kind: Literal["js", "css"]
-    urls: tuple[str, ...]
 
     @property
     def url(self) -> str:
-        """The canonical (jsDelivr npm) URL."""
-        return self.urls[0]
+        """The placeholder :func:`offline_map` writes: no network scheme, inlined on save."""
+        return f"{PLACEHOLDER_SCHEME}{self.key}"
 
     @property
     def folder(self) -> str:
@@ -91,7 +90,6 @@ ASSETS: tuple[Asset, ...] = (
         "1.9.3",
         "dist/leaflet.js",
         "js",
-        ("https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js",),
     ),
     Asset(
         "leaflet.css",
@@ -99,7 +97,6 @@ ASSETS: tuple[Asset, ...] = (
         "1.9.3",
         "dist/leaflet.css",
         "css",
-        ("https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css",),
     ),
     Asset(
         "jquery.js",
@@ -107,10 +104,6 @@ ASSETS: tuple[Asset, ...] = (
         "3.7.1",
         "dist/jquery.min.js",
         "js",
-        (
-            "https://cdn.jsdelivr.net/npm/jquery@3.7.1/dist/jquery.min.js",
-            "https://code.jquery.com/jquery-3.7.1.min.js",
-        ),
     ),
     Asset(
         "d3.js",
@@ -118,29 +111,36 @@ ASSETS: tuple[Asset, ...] = (
         "3.5.5",
         "d3.min.js",
         "js",
-        (
-            "https://cdn.jsdelivr.net/npm/d3@3.5.5/d3.min.js",
-            "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js",
-        ),
     ),
 )
 
 _BY_KEY = {a.key: a for a in ASSETS}
 
 
-def _norm_url(url: str) -> str:
-    """Scheme-less, lower-case host form for comparing URLs (``//host/path``)."""
-    u = url.strip()
-    u = re.sub(r"^(?i:https?:)", "", u)
-    return u
-
-
-_BY_URL = {_norm_url(u): a for a in ASSETS for u in a.urls}
+#: scheme of the placeholder links written by :func:`planner.maps.offline_map`
+PLACEHOLDER_SCHEME = "planner-asset:"
 
 
 def asset_for_url(url: str) -> Asset | None:
-    """The known asset a page URL refers to (``http``, ``https`` or ``//``), or None."""
-    return _BY_URL.get(_norm_url(url))
+    """The known asset a page link refers to, or None.
+
+    Recognised without naming any host: our own placeholder (``planner-asset:<key>``),
+    or a link written by folium / branca whose path carries the asset's version and whose
+    file name, once that version is removed, is the asset's file name
+    (``…/leaflet@1.9.3/dist/leaflet.js``, ``…/jquery-3.7.1.min.js``, ``…/d3/3.5.5/d3.min.js``).
+    """
+    u = url.strip()
+    if u.startswith(PLACEHOLDER_SCHEME):
+        return _BY_KEY.get(u[len(PLACEHOLDER_SCHEME) :])
+    path = u.split("?", 1)[0].split("#", 1)[0]
+    name = path.rsplit("/", 1)[-1].lower()
+    for a in ASSETS:
+        if a.version not in path:
+            continue
+        bare = re.sub(rf"[-_.@]?{re.escape(a.version)}", "", name)
+        if bare == a.file.rsplit("/", 1)[-1].lower():
+            return a
+    return None
 
 
 def asset(key: str) -> Asset:
