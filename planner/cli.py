@@ -284,6 +284,8 @@ def compare(
         if year % 5 == 0:
             t.add_row(stage, str(year), f"{v:,}", f"{b.get((stage, year), 0):,}")
     console.print(t)
+    if (out / "compare_map.html").exists():
+        console.print("maps side by side: [bold]" + escape(str(out / "compare_map.html")) + "[/]")
     console.print(f"comparison written to [bold]{escape(str(out))}[/]")
 
 

@@ -25,7 +25,8 @@ def compare_runs(
     Parameters
     ----------
     a, b : mapping of table name → DataFrame
-        At least ``needs_city`` and ``needs``; ``projects`` (siting) when present.
+        At least ``needs_city`` and ``needs``; ``projects`` and ``unserved`` (siting) when
+        present.
     names : (str, str)
         The two scenarios' names (columns are labelled A and B; names go in ``scenarios``).
 
@@ -34,8 +35,9 @@ def compare_runs(
     dict
         ``city``: per stage × year, each measure in A, in B and B − A;
         ``units``: per unit × stage × year, seat gap in A, in B and B − A (changed rows
-        only); ``projects``: seats, cost and project count per scenario when both runs
-        have a siting plan.
+        only); ``projects``: project count, seats, cost and the seats still unserved in
+        the last plan period per stage, for A, B and B − A, when both runs have a siting
+        plan (``unserved`` table optional).
     """
     na, nb = "A", "B"
     keys = ["stage", "year"]
@@ -63,14 +65,32 @@ def compare_runs(
     }
     if "projects" in a and "projects" in b:
         rows = []
-        for label, t in ((na, a["projects"]), (nb, b["projects"])):
+        for label, run in ((na, a), (nb, b)):
+            t = run["projects"]
             rows.append(
                 {
                     "scenario": label,
                     "projects": len(t),
                     "seats": int(t["seats"].sum()) if "seats" in t else 0,
                     "cost": float(t["cost"].sum()) if "cost" in t else 0.0,
+                    **_unserved(run.get("unserved")),
                 }
             )
-        out["projects"] = pd.DataFrame(rows)
+        projects = pd.DataFrame(rows).set_index("scenario")
+        projects.loc["B − A"] = projects.loc[nb] - projects.loc[na]
+        out["projects"] = projects.reset_index()
     return out
+
+
+def _unserved(t: pd.DataFrame | None) -> dict[str, float]:
+    """Unserved seats of a siting result in its last period, per stage (未满足学位).
+
+    Zero when the run has no unserved demand (an empty or absent ``unserved`` table).
+    """
+    row = {"unserved_primary": 0.0, "unserved_junior": 0.0}
+    if t is None or t.empty:
+        return row
+    last = t.loc[t["year"] == t["year"].max()]
+    for stage, v in last.groupby("stage")["seats"].sum().items():
+        row[f"unserved_{stage}"] = round(float(v), 1)
+    return row

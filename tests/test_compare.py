@@ -8,6 +8,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from planner.cli import app
+from planner.compare import compare_runs
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 
@@ -39,3 +40,49 @@ def test_compare_higher_norm_never_lowers_requirement(tmp_path):
     units = pd.read_csv(tmp_path / "c" / "compare_units.csv", encoding="utf-8-sig")
     assert len(units) > 0 and (units["seat_gap (B − A)"] >= 0).all()
     assert (tmp_path / "c" / "compare.xlsx").exists()
+    page = (tmp_path / "c" / "compare_map.html").read_text(encoding="utf-8")
+    assert page.count("<iframe") == 2 and "planner: side-by-side sync" in page
+
+
+def _run(gap: int, projects: list[tuple[int, float]], unserved: list[tuple]) -> dict:
+    needs_city = pd.DataFrame(
+        {
+            "stage": ["primary"],
+            "year": [2030],
+            "norm_seats": [1000],
+            "required_seats": [1000],
+            "capacity": [1000 - gap],
+            "seat_gap": [gap],
+            "surplus": [0],
+        }
+    )
+    needs = needs_city.assign(unit_id="U1", name="东城")
+    return {
+        "needs_city": needs_city,
+        "needs": needs,
+        "projects": pd.DataFrame(projects, columns=["seats", "cost"]),
+        "unserved": pd.DataFrame(unserved, columns=["unit_id", "stage", "year", "reason", "seats"]),
+    }
+
+
+def test_compare_projects_counts_cost_and_unserved_in_the_last_period():
+    a = _run(300, [(450, 2.0e7), (900, 7.2e7)], [("U1", "primary", 2026, "reach", 80.0)])
+    b = _run(
+        200,
+        [(900, 7.2e7)],
+        [
+            ("U1", "primary", 2026, "reach", 10.0),
+            ("U1", "primary", 2030, "budget", 120.5),
+            ("U1", "junior", 2030, "capacity", 30.0),
+        ],
+    )
+    out = compare_runs(a, b, names=("甲", "乙"))
+    p = out["projects"].set_index("scenario")
+    assert p.loc["A", "projects"] == 2 and p.loc["B", "projects"] == 1
+    assert p.loc["B − A", "seats"] == -450 and p.loc["B − A", "cost"] == -2.0e7
+    # A's last period is 2026 (80 seats); B's is 2030 (120.5 primary, 30 junior)
+    assert p.loc["A", "unserved_primary"] == 80.0 and p.loc["A", "unserved_junior"] == 0.0
+    assert p.loc["B", "unserved_primary"] == 120.5 and p.loc["B", "unserved_junior"] == 30.0
+    assert p.loc["B − A", "unserved_primary"] == 40.5
+    city = out["city"].set_index(["stage", "year"])
+    assert city.loc[("primary", 2030), "seat_gap (B − A)"] == -100

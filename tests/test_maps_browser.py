@@ -241,3 +241,59 @@ def test_hostile_names_show_literally_and_never_run(browser, hostile_html):
     assert watch.external() == []
     assert page.evaluate("document.querySelectorAll('img[src=x], svg[onload]').length") == 0
     page.close()
+
+
+def test_compare_page_shows_both_maps_and_pans_them_together(
+    browser, demo_html, hostile_html, tmp_path
+):
+    from planner.maps.compare import side_by_side
+
+    page_html = side_by_side(
+        demo_html.read_text(encoding="utf-8"),
+        hostile_html.read_text(encoding="utf-8"),
+        name_a="基准 baseline",
+        name_b=HOSTILE[0] + HOSTILE[2],
+    )
+    path = tmp_path / "compare_map.html"
+    path.write_text(page_html, encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1600, "height": 800})
+    watch = Watch(page)
+    page.goto(path.resolve().as_uri())
+    frames = [page.frame_locator("#planner-map-a"), page.frame_locator("#planner-map-b")]
+    for f in frames:
+        f.locator("path.pl-unit").first.wait_for(state="attached")
+    a, b = (fr for fr in page.frames if fr.parent_frame is not None)
+    assert a.evaluate("typeof plannerMap") == "object" == b.evaluate("typeof plannerMap")
+
+    def view(fr):
+        return fr.evaluate(
+            "[plannerMap.getCenter().lat, plannerMap.getCenter().lng, plannerMap.getZoom()]"
+        )
+
+    lat, lng, zoom = view(a)
+    a.evaluate(f"plannerMap.setView([{lat + 0.01}, {lng - 0.02}], {zoom + 2}, {{animate: false}})")
+    page.wait_for_function(
+        "z => document.querySelector('#planner-map-b').contentWindow.plannerMap.getZoom() === z",
+        arg=zoom + 2,
+    )
+    vb = view(b)
+    assert vb[2] == zoom + 2
+    assert abs(vb[0] - (lat + 0.01)) < 1e-6 and abs(vb[1] - (lng - 0.02)) < 1e-6
+    # B moved by A does not bounce back: A keeps its own view
+    page.wait_for_timeout(300)
+    assert view(a)[2] == zoom + 2
+    # moving B moves A too
+    b.evaluate("plannerMap.setZoom(plannerMap.getZoom() - 1, {animate: false})")
+    page.wait_for_function(
+        "z => document.querySelector('#planner-map-a').contentWindow.plannerMap.getZoom() === z",
+        arg=zoom + 1,
+    )
+    # unchecked: the maps move on their own
+    page.locator("#planner-sync").uncheck()
+    a.evaluate("plannerMap.setZoom(plannerMap.getZoom() - 1, {animate: false})")
+    page.wait_for_timeout(400)
+    assert view(a)[2] == zoom and view(b)[2] == zoom + 1
+    heads = page.locator("h2").all_inner_texts()
+    assert heads[1].endswith(HOSTILE[0] + HOSTILE[2])
+    assert watch.errors == [] and watch.dialogs == [] and watch.external() == []
+    page.close()

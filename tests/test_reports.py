@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from planner.reports import demand_capacity_chart, gap_by_unit_chart, summary_page
+from planner.reports import (
+    demand_capacity_chart,
+    gap_before_after_chart,
+    gap_by_unit_chart,
+    summary_page,
+)
 from planner.reports.charts import cjk_font
 from planner.reports.html import esc
 
@@ -73,3 +78,21 @@ def test_charts_draw_the_series_with_chinese_labels_when_a_font_exists():
     fig2 = gap_by_unit_chart(needs, "primary", 2030)
     bars = fig2.axes[0].patches
     assert sorted(b.get_width() for b in bars) == [0, 250]
+
+
+def test_before_after_chart_sums_unit_gaps_per_period_and_stage():
+    after = pd.DataFrame(
+        {
+            "unit_id": ["U1", "U2", "U1", "U2", "U1"],
+            "stage": ["primary", "primary", "primary", "primary", "junior"],
+            "year": [2026, 2026, 2030, 2030, 2030],
+            "seat_gap": [100, 50, 400, 0, 999],
+            "seat_gap_after": [100, 0, 150, 0, 0],
+        }
+    )
+    fig = gap_before_after_chart(after, "primary")
+    ax = fig.axes[0]
+    heights = [b.get_height() for b in ax.patches]
+    # before: 2026 → 150, 2030 → 400; after: 2026 → 100, 2030 → 150 (junior left out)
+    assert heights == [150, 400, 100, 150]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2026", "2030"]

@@ -20,7 +20,12 @@ from planner.io.writers import (
     write_excel,
     write_json,
 )
-from planner.reports import demand_capacity_chart, gap_by_unit_chart, summary_page
+from planner.reports import (
+    demand_capacity_chart,
+    gap_before_after_chart,
+    gap_by_unit_chart,
+    summary_page,
+)
 from planner.run import RunResult, needs_wide, summary
 
 __all__ = ["write_run", "file_sha256", "package_versions"]
@@ -186,8 +191,17 @@ def _write_report(result: RunResult, tmp: Path) -> None:
     years = result.milestone_years()
     charts: list[tuple[str, str]] = []
     zh = {"primary": "小学", "junior": "初中"}
+    after = result.tables.get("gaps_after")
     for stage in ("primary", "junior"):
-        fig = demand_capacity_chart(city, stage)
+        cap_after = None
+        if after is not None:
+            # seats the plan adds by each period year, carried to the years until the next
+            added = after.loc[after["stage"] == stage].groupby("year")["added_seats"].sum()
+            cap = city.loc[city["stage"] == stage].set_index("year")["capacity"]
+            added = added.reindex(cap.index).ffill().fillna(0.0)
+            if (added > 0).any():
+                cap_after = (cap + added).loc[added.index[added > 0].min() :]
+        fig = demand_capacity_chart(city, stage, capacity_after=cap_after)
         path = charts_dir / f"demand_capacity_{stage}.png"
         fig.savefig(path, metadata={"Software": None})
         plt.close(fig)
@@ -200,6 +214,14 @@ def _write_report(result: RunResult, tmp: Path) -> None:
         fig.savefig(path, metadata={"Software": None})
         plt.close(fig)
         charts.append((f"{y}年{zh[stage]}各单元学位缺口 seat gap by unit", f"charts/{path.name}"))
+        if after is not None:
+            fig = gap_before_after_chart(after, stage)
+            path = charts_dir / f"gap_before_after_{stage}.png"
+            fig.savefig(path, metadata={"Software": None})
+            plt.close(fig)
+            charts.append(
+                (f"{zh[stage]}学位缺口：规划实施前后 before/after the plan", f"charts/{path.name}")
+            )
     s = summary(result)
     c = city.set_index(["stage", "year"])
     headline = pd.DataFrame(

@@ -1,4 +1,4 @@
-"""Charts for the plan draft (图表): demand against capacity, seat gap per unit.
+"""Charts for the plan draft (图表): demand against capacity, seat gap per unit, before/after.
 
 Matplotlib with a CJK font when one is installed (WenQuanYi Micro Hei, Noto Sans CJK,
 Source Han Sans, SimHei, Microsoft YaHei); without one, labels fall back to English so
@@ -17,7 +17,13 @@ import pandas as pd
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
-__all__ = ["cjk_font", "demand_capacity_chart", "gap_by_unit_chart", "LABELS"]
+__all__ = [
+    "cjk_font",
+    "demand_capacity_chart",
+    "gap_by_unit_chart",
+    "gap_before_after_chart",
+    "LABELS",
+]
 
 CJK_FAMILIES = (
     "WenQuanYi Micro Hei",
@@ -45,6 +51,9 @@ LABELS = {
         "title_dc": "{stage}学位需求与供给",
         "title_gap": "{year}年{stage}各单元学位缺口",
         "none": "无缺口",
+        "before": "规划实施前",
+        "after": "规划实施后",
+        "title_ba": "{stage}学位缺口：规划实施前后",
     },
     "en": {
         "primary": "Primary",
@@ -61,6 +70,9 @@ LABELS = {
         "title_dc": "{stage}: seat demand and capacity",
         "title_gap": "{stage} seat gap by unit, {year}",
         "none": "no gap",
+        "before": "Before the plan",
+        "after": "After the plan",
+        "title_ba": "{stage} seat gap before and after the plan",
     },
 }
 
@@ -165,5 +177,49 @@ def gap_by_unit_chart(needs: pd.DataFrame, stage: str, year: int, *, lang: str =
         ax.set_title(lab["title_gap"].format(stage=lab[stage], year=year))
         ax.set_xlabel(lab["gap"])
         ax.grid(axis="x", alpha=0.3)
+        fig.tight_layout()
+    return fig
+
+
+def gap_before_after_chart(gaps_after: pd.DataFrame, stage: str, *, lang: str = "zh") -> Figure:
+    """Grouped bars: the city seat gap in each plan period before and after the plan.
+
+    Parameters
+    ----------
+    gaps_after : DataFrame
+        Per unit × stage × period: ``stage, year, seat_gap, seat_gap_after`` (the siting
+        result's ``gaps_after`` table). The city figure is the sum of the unit gaps, as
+        in the needs list (a surplus in one unit does not fill another's gap).
+    stage : {"primary", "junior"}
+        The stage to draw.
+    lang : {"zh", "en"}
+        Label language (English when no Chinese font is installed).
+    """
+    lab, rc = _setup(lang)
+    g = (
+        gaps_after.loc[gaps_after["stage"] == stage]
+        .groupby("year")[["seat_gap", "seat_gap_after"]]
+        .sum()
+        .sort_index()
+    )
+    with plt.rc_context(rc):
+        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+        x = np.arange(len(g))
+        w = 0.38
+        for off, col, colour, key in (
+            (-w / 2, "seat_gap", "#de2d26", "before"),
+            (w / 2, "seat_gap_after", "#756bb1", "after"),
+        ):
+            v = g[col].to_numpy(float)
+            ax.bar(x + off, v, w, color=colour, label=lab[key])
+            for xi, vi in zip(x + off, v, strict=True):
+                ax.text(xi, vi, f"{vi:,.0f}", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(x, [str(y) for y in g.index])
+        ax.set_title(lab["title_ba"].format(stage=lab[stage]))
+        ax.set_xlabel(lab["year"])
+        ax.set_ylabel(lab["gap"])
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
         fig.tight_layout()
     return fig
