@@ -39,6 +39,7 @@ __all__ = [
     "write_run",
     "variant",
     "compare",
+    "map_view",
     "forecast",
     "backtest",
     "needs_wide",
@@ -129,3 +130,18 @@ def backtest(scenario: Scenario, *, inputs: Inputs | None = None) -> pd.DataFram
 def compare(a: RunResult, b: RunResult) -> dict[str, pd.DataFrame]:
     """Difference tables between two in-memory results (see :func:`planner.compare.compare_runs`)."""
     return compare_runs(a.tables, b.tables, names=(a.inputs.scenario.name, b.inputs.scenario.name))
+
+
+def map_view(result: RunResult, *, lang: str = "zh", height: int = 600, **options: Any):
+    """The run's map for a notebook cell, offline (all assets inlined).
+
+    The same map ``planner run`` writes (seat gaps, schools, sites and, when the run
+    planned schools, the projects, catchments and unserved demand). ``options`` go to
+    :func:`planner.maps.gap_map` (``years``, ``stages``, ``service_radius_m`` …).
+    Returns an object Jupyter shows as the map; its ``page`` is the HTML.
+    """
+    from planner.maps import gap_map, render_offline, siting_layers
+    from planner.maps.inline import InlineMap
+
+    layers = {**siting_layers(result), **options}
+    return InlineMap(render_offline(gap_map(result, lang=lang, **layers)), height=height)

@@ -463,3 +463,16 @@ def test_command_line_reports_missing_assets(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PLANNER_ASSETS", str(tmp_path / "none"))
     assert main([str(ROOT / "data/demo/scenario.toml"), str(tmp_path / "m.html")]) == 1
     assert "make assets" in capsys.readouterr().err
+
+
+def test_inline_map_frames_the_page_escaped():
+    from planner.maps.inline import InlineMap
+
+    page = '<html><body><div title="a&b">x</div><script>var s = "</div>";</script></body></html>'
+    out = InlineMap(page, height=321)._repr_html_()
+    assert out.startswith('<iframe srcdoc="') and out.count("<") == 2  # the frame only
+    assert "height:321px" in out
+    import html
+
+    doc = out.split('srcdoc="', 1)[1].split('" style=', 1)[0]
+    assert html.unescape(doc) == page

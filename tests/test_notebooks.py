@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+from html import unescape
 from pathlib import Path
 
 import papermill as pm
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+_LOADS = re.compile(
+    r"<(?:script|link|iframe|img)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I
+)
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
@@ -26,6 +31,19 @@ def test_notebook_runs(nb, tmp_path, monkeypatch):
         kernel_name="python3",
         progress_bar=False,
     )
+    # every HTML output works offline: no script, style, image or frame from the network
+    # (inlined library code may mention URLs in comments: only loading tags count)
+    out = json.loads((tmp_path / nb.name).read_text(encoding="utf-8"))
+    pages = [
+        "".join(o["data"]["text/html"])
+        for c in out["cells"]
+        for o in c.get("outputs", [])
+        if "text/html" in o.get("data", {})
+    ]
+    assert not [h for h in pages if _LOADS.search(unescape(h))], nb.name
+    if nb.stem.startswith("04"):
+        maps = [h for h in pages if h.startswith("<iframe srcdoc=")]
+        assert len(maps) == 1 and "leaflet" in maps[0].lower()
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
