@@ -102,3 +102,18 @@ def frame(csv: str) -> pd.DataFrame:
     from io import StringIO
 
     return pd.read_csv(StringIO(csv), dtype=str)
+
+
+@pytest.fixture(scope="session")
+def demo_result():
+    """The demo city computed with the norm only (no forecast, no siting), once per session.
+
+    Shared by tests that only read it; a test that changes it must copy it first.
+    """
+    from planner.io.load import load_inputs
+    from planner.io.norms import load_norms
+    from planner.io.scenario import read_scenario
+    from planner.run import compute
+
+    sc = read_scenario(Path(__file__).resolve().parents[1] / "data/demo/scenario.toml")
+    return compute(load_inputs(sc), load_norms(sc.norms))

@@ -20,6 +20,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
+from hostile import HOSTILE, hostile_result
 from shapely.geometry import Point
 
 from planner.errors import PlannerError
@@ -39,53 +40,13 @@ from planner.maps import (
 
 ROOT = Path(__file__).resolve().parents[1]
 
-HOSTILE = [
-    "<img src=x onerror=alert(1)>",
-    "</script><script>alert(1)</script>",
-    "${alert(1)}",
-    "`-alert(1)-`",
-    "{{7*7}}",
-    "\\`+alert(1)+\\`",
-    "'\"><svg onload=alert(1)>",
-    "&lt;b&gt; &amp; &",
-    "<!-- x",
-]
-
 
 # ---------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(scope="module")
-def demo():
-    from planner.io.load import load_inputs
-    from planner.io.norms import load_norms
-    from planner.io.scenario import read_scenario
-    from planner.run import compute
-
-    sc = read_scenario(ROOT / "data/demo/scenario.toml")
-    inputs = load_inputs(sc)
-    return compute(inputs, load_norms(sc.norms))
-
-
-def hostile_result(result, names=HOSTILE):
-    """A shallow copy of ``result`` whose first schools, first unit and first site have
-    hostile names."""
-    r = copy.copy(result)
-    r.inputs = copy.copy(result.inputs)
-    r.inputs.tables = dict(result.inputs.tables)
-    s = r.inputs.tables["schools"].copy()
-    order = school_table(result)["school_id"].tolist()
-    for i, name in enumerate(names):
-        s.loc[s["school_id"] == order[i], "name"] = name
-        s.loc[s["school_id"] == order[i], "address"] = name
-    r.inputs.tables["schools"] = s
-    u = r.inputs.tables["units"].copy()
-    u.loc[u.index[0], "name"] = names[0]
-    r.inputs.tables["units"] = u
-    t = r.inputs.tables["sites"].copy()
-    t.loc[t.index[0], "name"] = names[1]
-    r.inputs.tables["sites"] = t
-    return r
+def demo(demo_result):
+    return demo_result
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ Run by ``make test``. Outside CI the tests skip when /usr/bin/chromium (or the
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hostile import HOSTILE, hostile_result
 
 from planner.maps import gap_map, safe_text, save_offline, school_table
 
@@ -41,29 +41,13 @@ else:
         "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
     ).sync_playwright
 
-HOSTILE = [
-    "<img src=x onerror=alert(1)>",
-    "</script><script>alert(1)</script>",
-    "${alert(1)}",
-    "`-alert(1)-`",
-    "{{7*7}}",
-    "\\`+alert(1)+\\`",
-    "'\"><svg onload=alert(1)>",
-]
-
 
 # ---------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(scope="module")
-def demo():
-    from planner.io.load import load_inputs
-    from planner.io.norms import load_norms
-    from planner.io.scenario import read_scenario
-    from planner.run import compute
-
-    sc = read_scenario(ROOT / "data/demo/scenario.toml")
-    return compute(load_inputs(sc), load_norms(sc.norms))
+def demo(demo_result):
+    return demo_result
 
 
 @pytest.fixture(scope="module")
@@ -79,24 +63,13 @@ def demo_html(demo, tmp_path_factory):
     return save_offline(gap_map(demo), tmp_path_factory.mktemp("map") / "demo_map.html")
 
 
-def _hostile(result):
-    r = copy.copy(result)
-    r.inputs = copy.copy(result.inputs)
-    r.inputs.tables = dict(result.inputs.tables)
-    s = r.inputs.tables["schools"].copy()
-    order = school_table(result)["school_id"].tolist()
-    for i, name in enumerate(HOSTILE):
-        s.loc[s["school_id"] == order[i], ["name", "address"]] = name
-    r.inputs.tables["schools"] = s
-    u = r.inputs.tables["units"].copy()
-    u.loc[u.index[0], "name"] = HOSTILE[0]
-    r.inputs.tables["units"] = u
-    return r
-
-
 @pytest.fixture(scope="module")
 def hostile_html(demo, tmp_path_factory):
-    m = gap_map(_hostile(demo), source_note=HOSTILE[2] + HOSTILE[4], approval_no=HOSTILE[1])
+    m = gap_map(
+        hostile_result(demo),
+        source_note=HOSTILE[2] + HOSTILE[4],
+        approval_no=HOSTILE[1],
+    )
     return save_offline(m, tmp_path_factory.mktemp("map") / "hostile_map.html")
 
 

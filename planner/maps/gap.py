@@ -912,43 +912,29 @@ def _legend(m: folium.Map, items: list[str], lang: str) -> None:
             f'r="{r}" stroke="{stroke}" stroke-width="{width}" fill="{fill}"{d}/></svg>'
         )
 
+    def glyph(char: str) -> str:
+        return f'<span style="color:{_PROPOSED};font-size:15px;margin:0 5px 0 2px">{char}</span>'
+
+    sizes = "".join(
+        circle(school_radius(c), "#666", "#dddddd") + f"{c:,} " for c in (500, 1500, 3000)
+    )
+    symbols = {
+        "size": "",
+        "oversized_class": circle(7, _CLASS_RING, "none", width=2.5),
+        "oversized_school": circle(7, _SIZE_RING, "none", dash="4 3", width=2),
+        "planned": circle(6, _PLANNED, "#ffffff", dash="3 3", width=2.5),
+        "site": circle(4, "#ffffff", _SITE),
+        "new": glyph("★"),
+        "expansion": glyph("▲"),
+        "unserved": circle(6, _UNSERVED, "#e8c4c4", width=2),
+    }
     rows = [f"<b>{safe_text(label(lang, 'legend'))}</b>"]
     for item in items:
-        if item == "size":
-            sizes = "".join(
-                circle(school_radius(c), "#666", "#dddddd") + f"{c:,} " for c in (500, 1500, 3000)
-            )
-            rows.append(f"<div>{safe_text(label(lang, 'legend_size'))}<br>{sizes}</div>")
-        elif item == "oversized_class":
-            rows.append(
-                f"<div>{circle(7, _CLASS_RING, 'none', width=2.5)}"
-                f"{safe_text(label(lang, 'legend_oversized_class'))}</div>"
-            )
-        elif item == "oversized_school":
-            rows.append(
-                f"<div>{circle(7, _SIZE_RING, 'none', dash='4 3', width=2)}"
-                f"{safe_text(label(lang, 'legend_oversized_school'))}</div>"
-            )
-        elif item == "planned":
-            rows.append(
-                f"<div>{circle(6, _PLANNED, '#ffffff', dash='3 3', width=2.5)}"
-                f"{safe_text(label(lang, 'legend_planned'))}</div>"
-            )
-        elif item == "site":
-            rows.append(
-                f"<div>{circle(4, '#ffffff', _SITE)}{safe_text(label(lang, 'legend_site'))}</div>"
-            )
-        elif item in ("new", "expansion"):
-            glyph = "★" if item == "new" else "▲"
-            rows.append(
-                f'<div><span style="color:{_PROPOSED};font-size:15px;margin:0 5px 0 2px">'
-                f"{glyph}</span>{safe_text(label(lang, 'legend_' + item))}</div>"
-            )
-        elif item == "unserved":
-            rows.append(
-                f"<div>{circle(6, _UNSERVED, '#e8c4c4', width=2)}"
-                f"{safe_text(label(lang, 'legend_unserved'))}</div>"
-            )
+        text = safe_text(label(lang, "legend_" + item))
+        if item == "size":  # the label over three circles of standard sizes
+            rows.append(f"<div>{text}<br>{sizes}</div>")
+        else:
+            rows.append(f"<div>{symbols[item]}{text}</div>")
     rows.append(
         f'<div><svg width="18" height="12"><rect width="18" height="12" fill="{_NODATA}" '
         f'stroke="#555"/></svg>{safe_text(label(lang, "legend_nodata"))}</div>'
