@@ -10,6 +10,7 @@ import importlib.util
 import io
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -142,6 +143,10 @@ def test_offline_map_is_inlined_with_css_images_as_data_uris(fake_assets, tmp_pa
     assert 'url("data:image/png;base64,' + base64.b64encode(b"\x89PNG fake").decode() in page
     assert "url(#default#VML)" in page
     assert "Copyright (c) test * / <\\/script>" in page  # licence kept, neutralised
+    # readable like any other new file (not mkstemp's private 0600)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_missing_cache_tells_to_run_make_assets(tmp_path, monkeypatch):
