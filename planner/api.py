@@ -24,6 +24,7 @@ from planner.io.load import load_inputs
 from planner.io.norms import available_norms, load_norms
 from planner.io.run_output import write_run
 from planner.io.scenario import read_scenario, write_scenario
+from planner.io.schedules import read_scenario_schedules
 from planner.norms import Norms
 from planner.run import RunResult, compute, forecast_for, milestone_gaps, needs_wide, summary
 from planner.scenario import Scenario, scenario_from_dict
@@ -106,7 +107,14 @@ def variant(scenario: Scenario, **changes: Any) -> Scenario:
 def _bind(scenario: Scenario, inputs: Inputs | None) -> Inputs:
     inputs = inputs if inputs is not None else load_inputs(scenario)
     if inputs.scenario is not scenario:
-        inputs = Inputs(scenario, inputs.tables, inputs.report, inputs.compute_crs, inputs.files)
+        inputs = Inputs(
+            scenario,
+            inputs.tables,
+            inputs.report,
+            inputs.compute_crs,
+            inputs.files,
+            read_scenario_schedules(scenario),
+        )
     return inputs
 
 

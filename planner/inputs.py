@@ -31,6 +31,9 @@ class Inputs:
         The metric CRS for distances and areas (a CGCS2000 Gauss–Krüger zone).
     files : dict
         The file label of each input (as used in messages).
+    schedules : dict
+        The demographic schedules the scenario names in ``[forecast]``: ``survival``
+        (``sex, age, survival``) and ``fertility`` (``age, asfr``); None = the default.
     """
 
     scenario: Scenario
@@ -38,6 +41,7 @@ class Inputs:
     report: ValidationReport = field(default_factory=ValidationReport)
     compute_crs: CRS | None = None
     files: dict[str, str] = field(default_factory=dict)
+    schedules: dict[str, pd.DataFrame | None] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.tables:

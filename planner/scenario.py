@@ -165,6 +165,22 @@ class ForecastSpec(_Strict):
         MAPE (horizons 1–5) on the scenario's own history.
     entry_years : int or None
         Recent years averaged for the birth-to-entry ratio (None: as ``gpr_years``).
+    births_method : "auto", "cohort" or "trend"
+        How births after the base year are projected: ``"cohort"`` by cohort-component
+        projection of the population by age (needs ``population_by_age``), ``"trend"``
+        by the damped ETS trend of the births themselves; ``"auto"`` (default) uses the
+        cohort projection when an age table is given, else the trend.
+    survival_table : str or None
+        CSV/XLSX file (relative to the scenario's folder) with columns ``sex, age,
+        survival``: the probability of surviving from age *x* to *x + 1* (0 < p ≤ 1),
+        ages 0, 1, 2 … without gaps, the last age being the open group (p < 1); ``sex``
+        M/F, or T (or no column) for both sexes. None: China 2010 census life tables.
+    fertility_table : str or None
+        CSV/XLSX file (relative to the scenario's folder) with columns ``age, asfr``:
+        births per woman per year at each age (≥ 0, ages without gaps, e.g. 15–49).
+        Sets the age pattern **and** the level (TFR = Σ asfr, times ``tfr_multiplier``);
+        None: the default age pattern, with the level calibrated per unit to the
+        children observed at the base year.
     """
 
     enabled: bool = True
@@ -172,6 +188,9 @@ class ForecastSpec(_Strict):
     migration_multiplier: float = Field(default=1.0, ge=0, le=5)
     gpr_years: int | Literal["auto"] = "auto"
     entry_years: int | None = Field(default=None, ge=1, le=20)
+    births_method: Literal["auto", "cohort", "trend"] = "auto"
+    survival_table: str | None = None
+    fertility_table: str | None = None
 
 
 class SitingSpec(_Strict):
@@ -210,6 +229,25 @@ class SitingSpec(_Strict):
         Solver time limit in seconds; the best plan found and its proven gap are reported.
     mip_gap : float
         Relative gap at which the solver may stop.
+    single_sourcing : bool
+        Assign each demand point (grid block or development) wholly to one school per
+        period and stage, so that catchments partition the blocks (学区划分); a point is
+        then either served entirely or reported unserved entirely. Off: a point's pupils
+        may be split between schools.
+    closest_assignment : bool
+        Near-school enrolment (就近入学): a point may only be assigned to a public school
+        if no open public school (existing, or built by that period) is strictly closer.
+        A point whose nearest school is full stays unserved ('capacity') rather than
+        going farther. Private schools neither block nor are blocked.
+    boarding_per_rural_town : bool
+        Require at least one boarding school (寄宿制学校) in every unit of
+        ``boarding_unit_kinds`` by the last period: an existing school with
+        ``boarding = true`` counts; otherwise a new school must be built on a candidate
+        site in the unit (new schools in those units are planned as boarding schools).
+        Units where that is impossible are reported, not fatal.
+    boarding_unit_kinds : list of str
+        Unit kinds the boarding rule covers: towns (镇) and rural towns (乡村), not city
+        streets (街道).
     """
 
     enabled: bool = True
@@ -230,6 +268,12 @@ class SitingSpec(_Strict):
     periods: list[int] | None = None
     time_limit_s: float = Field(default=120.0, gt=0)
     mip_gap: float = Field(default=1e-3, ge=0, le=0.5)
+    single_sourcing: bool = False
+    closest_assignment: bool = False
+    boarding_per_rural_town: bool = False
+    boarding_unit_kinds: list[Literal["urban", "town", "rural"]] = Field(
+        default_factory=lambda: ["town", "rural"]
+    )
 
 
 class Scenario(_Strict):

@@ -1,7 +1,7 @@
 """Forecasting building blocks (预测模块).
 
-Baselines, entry and grade progression, cohort methods, time-series models, and the
-rolling-origin backtest.
+Baselines, entry and grade progression, cohort methods, time-series models, a
+covariate model of small-area ratios, and the rolling-origin backtest.
 
 Pure computation on long tables; nothing here reads files. Every forecaster follows
 the scikit-learn estimator contract (keyword-only parameters, ``fit`` returns
@@ -25,12 +25,16 @@ from planner.forecast.baselines import (
     lagged_driver,
 )
 from planner.forecast.cohort import CohortComponent, HamiltonPerry, regroup, residual_migration
+from planner.forecast.covariates import RatioRegressor, age_structure_features, cohort_ratio
 from planner.forecast.entry import BirthToEntry, GradeProgression
 from planner.forecast.schedules import (
     WPP2024_CHINA_TFR,
+    asfr_from_table,
     china_2010_life_table,
     default_asfr,
     gompertz_life_table,
+    life_table_from_survival,
+    survival_from_table,
     survival_ratios,
 )
 from planner.forecast.stats import StatsForecaster
@@ -44,19 +48,25 @@ __all__ = [
     "HamiltonPerry",
     "LastValue",
     "LinearTrend",
+    "RatioRegressor",
     "StatsForecaster",
     "WPP2024_CHINA_TFR",
     "add_intervals",
+    "age_structure_features",
+    "asfr_from_table",
     "backtest",
     "china_2010_life_table",
+    "cohort_ratio",
     "coverage",
     "default_asfr",
     "empirical_intervals",
     "gompertz_life_table",
     "lagged_driver",
+    "life_table_from_survival",
     "regroup",
     "residual_migration",
     "score",
+    "survival_from_table",
     "survival_ratios",
     "truncate",
 ]

@@ -6,7 +6,10 @@ For every unit, from the base year to the horizon:
    by single year of age and sex (:class:`~planner.forecast.CohortComponent`; fertility
    calibrated per unit to the children observed at the base year, net migration by the
    residual method from the two age tables, scenario multipliers for fertility and
-   migration). Without an age table: the births' damped ETS trend.
+   migration). Survival and fertility come from the scenario's ``survival_table`` and
+   ``fertility_table`` when given (a given fertility table sets the level: no
+   calibration). Without an age table (or with ``births_method = "trend"``): the
+   births' damped ETS trend.
 2. **Enrolment by grade** with :class:`~planner.forecast.GradeProgression`: grade 1 from
    births six years earlier × the entry ratio, grades 2–6 and 8–9 by grade progression
    ratios, grade 7 from grade 6 × the transition ratio — all from the unit's recent
@@ -15,7 +18,9 @@ For every unit, from the base year to the horizon:
    1–5); P10/P90 are the P50 × exp(quantiles of the log errors) per horizon, widened
    by √(h / 5) beyond the horizons the history can test.
 
-Pure computation on the canonical tables.
+Pure computation on the canonical tables: the scenario's schedule tables are read when
+the inputs are loaded (:func:`planner.io.schedules.read_scenario_schedules`, kept in
+``inputs.schedules``); callers may also pass the tables themselves.
 """
 
 from __future__ import annotations
@@ -23,14 +28,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planner.errors import ScenarioError
 from planner.forecast.backtest import empirical_intervals, score
 from planner.forecast.baselines import LastValue, LinearTrend
 from planner.forecast.cohort import CohortComponent
 from planner.forecast.entry import GradeProgression
+from planner.forecast.schedules import asfr_from_table, survival_from_table
 from planner.forecast.stats import StatsForecaster
 from planner.inputs import Inputs
 
-__all__ = ["enrolment_forecast", "projected_births", "unit_enrolment", "enrolment_backtest"]
+__all__ = [
+    "enrolment_backtest",
+    "enrolment_forecast",
+    "projected_births",
+    "unit_enrolment",
+]
 
 SEX_CODES = {"male": "M", "female": "F"}
 STAGE_OF_GRADE = {g: ("primary" if g <= 6 else "junior") for g in range(1, 10)}
@@ -45,24 +57,43 @@ def unit_enrolment(inputs: Inputs) -> pd.DataFrame:
     return g.rename(columns={"students": "value"}).astype({"year": "int64", "grade": "int64"})
 
 
-def projected_births(inputs: Inputs, last_year: int) -> pd.DataFrame:
-    """Observed births to the base year, projected births after it (``unit_id, year, value, source``)."""
+def projected_births(
+    inputs: Inputs, last_year: int, schedules: dict[str, pd.DataFrame | None] | None = None
+) -> pd.DataFrame:
+    """Observed births to the base year, projected births after it (``unit_id, year, value, source``).
+
+    ``schedules``: ``{"survival": sex, age, survival; "fertility": age, asfr}`` tables
+    (either may be None = the default schedule); None = no tables, the defaults.
+    """
     sc = inputs.scenario
     f = sc.forecast
+    sched = schedules or {}
     b = inputs["births"].rename(columns={"births": "value"})[["unit_id", "year", "value"]]
     b = b.loc[b["year"] <= sc.base_year].astype({"year": "int64"})
     steps = last_year - sc.base_year
     if steps <= 0:
         return b.assign(source="observed")
-    if "population_by_age" in inputs and len(inputs["population_by_age"]):
+    has_ages = "population_by_age" in inputs and len(inputs["population_by_age"]) > 0
+    if f.births_method == "cohort" and not has_ages:
+        raise ScenarioError(
+            "forecast.births_method = 'cohort' needs a population_by_age input; declare one "
+            "in [inputs] or use births_method = 'trend' (or 'auto')."
+        )
+    if has_ages and f.births_method != "trend":
         pop = inputs["population_by_age"].rename(columns={"population": "value"})
         pop = pop.loc[pop["sex"].isin(SEX_CODES) & (pop["year"] <= sc.base_year)].copy()
         pop["sex"] = pop["sex"].map(SEX_CODES)
         open_age = int(pop["age_lo"].max())
+        surv_table = sched.get("survival")
+        fert_table = sched.get("fertility")
         cc = CohortComponent(
             step=1,
             open_age=open_age,
-            tfr="calibrate",
+            survival=None
+            if surv_table is None
+            else survival_from_table(surv_table, width=1, open_age=open_age),
+            asfr=None if fert_table is None else asfr_from_table(fert_table, width=1),
+            tfr="calibrate" if fert_table is None else None,
             tfr_multiplier=f.tfr_multiplier,
             migration="residual",
             migration_multiplier=f.migration_multiplier,
@@ -183,7 +214,7 @@ def enrolment_forecast(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataF
     sc = inputs.scenario
     enr = unit_enrolment(inputs)
     steps = sc.horizon - sc.base_year
-    births = projected_births(inputs, sc.horizon - 6)
+    births = projected_births(inputs, sc.horizon - 6, inputs.schedules)
     n_years, choice = choose_gpr_years(inputs)
     gp = _model(inputs, n_years).fit(
         enr.loc[enr["year"] <= sc.base_year],

@@ -32,13 +32,18 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from planner.errors import PlannerError
+
 __all__ = [
     "CHINA_E0_2010",
     "CHINA_SRB_2010",
     "WPP2024_CHINA_TFR",
     "default_asfr",
     "gompertz_life_table",
+    "asfr_from_table",
     "china_2010_life_table",
+    "life_table_from_survival",
+    "survival_from_table",
     "survival_ratios",
     "tfr_for_year",
 ]
@@ -195,5 +200,96 @@ def default_asfr(
     dens = np.exp(-0.5 * ((ages + 0.5 - mean_age) / sd) ** 2)
     dens = dens / dens.sum() * tfr
     s = pd.Series(dens, index=ages)
+    grouped = s.groupby((s.index // width) * width).sum() / width
+    return pd.DataFrame({"age_lo": grouped.index.astype(int), "asfr": grouped.to_numpy()})
+
+
+# ---- user-supplied schedules (a scenario's survival_table / fertility_table) ----------
+
+
+def life_table_from_survival(table: pd.DataFrame) -> pd.DataFrame:
+    """Single-year life table from one-year survival probabilities.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``[sex,] age, survival``: the probability of surviving from exact age *x* to
+        *x + 1*, ages 0, 1, 2 … contiguous per sex. The last age is the open group: its
+        survival (< 1) is the yearly probability of staying alive in it.
+
+    Returns
+    -------
+    DataFrame
+        ``[sex,] age, qx, lx, Lx`` with ``l0 = 1``; ``Lx = (lx + lx+1) / 2``, and for
+        the open group ``lx (1 + p) / (2 (1 − p))`` (the same yearly survival ``p`` for
+        ever).
+    """
+    keys = ["sex"] if "sex" in table.columns else []
+    out = []
+    for key, t in table.groupby(keys, sort=True) if keys else [((), table)]:
+        t = t.sort_values("age")
+        age = t["age"].to_numpy(dtype=int)
+        p = t["survival"].to_numpy(dtype=float)
+        label = f" for sex {key[0] if isinstance(key, tuple) else key}" if keys else ""
+        if age[0] != 0 or not np.array_equal(age, np.arange(age[0], age[0] + len(age))):
+            raise PlannerError(
+                f"survival table{label} must give every age from 0 up, one row each."
+            )
+        if not ((p > 0) & (p <= 1)).all():
+            raise PlannerError(f"survival table{label}: probabilities must lie in (0, 1].")
+        if p[-1] >= 1:
+            raise PlannerError(
+                f"survival table{label}: the last age ({age[-1]}) is the open group; its "
+                "survival must be below 1."
+            )
+        lx = np.concatenate([[1.0], np.cumprod(p)[:-1]])
+        Lx = np.empty_like(lx)
+        Lx[:-1] = (lx[:-1] + lx[1:]) / 2
+        Lx[-1] = lx[-1] * (1 + p[-1]) / (2 * (1 - p[-1]))
+        df = pd.DataFrame({"age": age, "qx": 1 - p, "lx": lx, "Lx": Lx})
+        for k, v in zip(keys, key if isinstance(key, tuple) else (key,), strict=True):
+            df.insert(0, k, v)
+        out.append(df)
+    return pd.concat(out, ignore_index=True)
+
+
+def survival_from_table(table: pd.DataFrame, *, width: int, open_age: int) -> pd.DataFrame:
+    """Projection survival ratios (as :func:`survival_ratios`) from a survival table.
+
+    A table given for both sexes together (``sex = T`` only, or no ``sex`` column) applies
+    to men and women alike. The table must reach the projection's open age.
+    """
+    t = table.copy()
+    if "sex" in t.columns and set(t["sex"]) == {"T"}:
+        t = t.drop(columns="sex")
+    top = int(t["age"].max())
+    if top < open_age:
+        raise PlannerError(
+            f"survival table ends at age {top}; the projection needs ages up to {open_age} "
+            "(its open age group)."
+        )
+    return survival_ratios(life_table_from_survival(t), width=width, open_age=open_age)
+
+
+def asfr_from_table(table: pd.DataFrame, *, width: int = 1) -> pd.DataFrame:
+    """Fertility schedule on projection groups from single-year rates.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``age, asfr``: births per woman per year at each single age (ages not listed
+        have no births).
+    width : int
+        Group width of the projection (1 or 5).
+
+    Returns
+    -------
+    DataFrame
+        ``age_lo, asfr`` (rate per woman-year in the group), ``width · Σ asfr`` = the
+        table's TFR.
+    """
+    if (table["asfr"] < 0).any():
+        raise PlannerError("fertility table: rates must be ≥ 0.")
+    s = table.set_index("age")["asfr"].astype(float)
     grouped = s.groupby((s.index // width) * width).sum() / width
     return pd.DataFrame({"age_lo": grouped.index.astype(int), "asfr": grouped.to_numpy()})

@@ -13,6 +13,7 @@ from planner.io import crs as crsmod
 from planner.io.canonical import canonicalise, table_specs
 from planner.io.checks import cross_check
 from planner.io.readers import read_raw_table
+from planner.io.schedules import read_scenario_schedules
 from planner.io.schema import load_schema
 from planner.scenario import Scenario
 
@@ -89,7 +90,7 @@ def load_inputs(
             t.sort_values(sort, kind="stable").drop(columns="_row").reset_index(drop=True)
         )
     compute = _compute_crs(scenario, tables, report)
-    inputs = Inputs(scenario, tables, report, compute, files)
+    inputs = Inputs(scenario, tables, report, compute, files, read_scenario_schedules(scenario))
     report.raise_if_errors(strict)
     return inputs
 

@@ -1,0 +1,243 @@
+"""Covariate ratio model (RatioRegressor) and the scenario's schedule tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression
+
+from planner import api
+from planner.errors import InputError, NotFittedError, PlannerError
+from planner.forecast import CohortComponent
+from planner.forecast.covariates import RatioRegressor, age_structure_features, cohort_ratio
+from planner.forecast.pipeline import projected_births
+from planner.forecast.schedules import (
+    asfr_from_table,
+    china_2010_life_table,
+    survival_from_table,
+    survival_ratios,
+)
+from planner.inputs import Inputs
+from planner.io.schedules import (
+    read_fertility_table,
+    read_scenario_schedules,
+    read_survival_table,
+)
+
+# ---- RatioRegressor ------------------------------------------------------------------
+
+
+def _linear_data(n: int = 80, seed: int = 0, noise: float = 0.01):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 3)), columns=["share_20_39", "sex_ratio", "log_pop"])
+    log_ratio = 0.05 + 0.30 * X["share_20_39"] - 0.20 * X["sex_ratio"] + 0.0 * X["log_pop"]
+    return X, np.exp(log_ratio + rng.normal(0, noise, n))
+
+
+def test_estimator_contract():
+    est = RatioRegressor(log_target=False, cv=3, random_state=7)
+    assert est.get_params() == {
+        "cv": 3,
+        "estimator": None,
+        "log_target": False,
+        "random_state": 7,
+        "ratio_limits": None,
+    }
+    c = clone(est)
+    assert c.get_params() == est.get_params() and c is not est
+    with pytest.raises(NotFittedError, match="not fitted"):
+        est.predict(np.zeros((2, 3)))
+    X, y = _linear_data()
+    est.fit(X, y)
+    assert {"estimator_", "selected_", "cv_scores_", "n_features_in_"} <= set(vars(est))
+    assert list(est.feature_names_in_) == list(X.columns)
+    assert not hasattr(clone(est), "estimator_")  # clone drops the fitted state
+    with pytest.raises(PlannerError, match="lacks the covariate"):
+        est.predict(X.drop(columns="sex_ratio"))
+
+
+def test_known_linear_relation_in_log_space_is_recovered():
+    X, y = _linear_data(noise=0.005)
+    m = RatioRegressor(estimator=LinearRegression()).fit(X, y)
+    assert m.selected_ == "given"
+    coef = m.estimator_.coef_
+    assert coef == pytest.approx([0.30, -0.20, 0.0], abs=0.01)
+    assert m.estimator_.intercept_ == pytest.approx(0.05, abs=0.01)
+    # the automatic choice (cross-validated on the training data) gets the ratios right
+    auto = RatioRegressor(random_state=0).fit(X, y)
+    Xn, yn = _linear_data(n=40, seed=1, noise=0.0)
+    assert np.max(np.abs(auto.predict(Xn) / yn - 1)) < 0.03
+    assert auto.selected_.startswith("ridge")
+    assert set(auto.cv_scores_["candidate"]) >= {"gradient_boosting"}
+
+
+def test_same_random_state_same_predictions():
+    X, y = _linear_data(noise=0.2)
+    Xn, _ = _linear_data(n=20, seed=3)
+    a = RatioRegressor(random_state=42).fit(X, y)
+    b = RatioRegressor(random_state=42).fit(X, y)
+    np.testing.assert_array_equal(a.predict(Xn), b.predict(Xn))
+    pd.testing.assert_frame_equal(a.cv_scores_, b.cv_scores_)
+
+
+def test_ratio_limits_and_bad_targets():
+    X, y = _linear_data()
+    m = RatioRegressor(ratio_limits=(0.9, 1.1), random_state=0).fit(X, y)
+    p = m.predict(X)
+    assert p.min() >= 0.9 and p.max() <= 1.1
+    with pytest.raises(PlannerError, match="> 0"):
+        RatioRegressor().fit(X, -y)
+
+
+def test_features_and_cohort_ratio():
+    ages = [0, 5, 10, 15, 20, 25, 30, 35, 60]
+    pop0 = pd.DataFrame(
+        {"unit_id": "a", "age_lo": ages, "value": [10, 10, 10, 10, 20, 20, 20, 20, 40]}
+    )
+    pop1 = pop0.assign(value=[5, 5, 12, 10, 20, 20, 20, 20, 40])
+    f = age_structure_features(pop0)
+    assert f.loc["a", "log_share_20_39"] == pytest.approx(np.log(80 / 160))
+    assert f.loc["a", "log_children_per_adult"] == pytest.approx(np.log(10 / 80))
+    assert cohort_ratio(pop0, pop1, ages=(0, 4), interval=10)["a"] == pytest.approx(1.2)
+
+
+# ---- schedule tables -------------------------------------------------------------------
+
+
+def _survival_csv(path, scale: float = 1.0, open_age: int = 100) -> str:
+    lt = china_2010_life_table()
+    rows = []
+    for sex in ("M", "F"):
+        lx = lt[lt["sex"] == sex].set_index("age")["lx"]
+        p = (lx.shift(-1) / lx).loc[:open_age].to_numpy().copy()
+        p[-1] = 0.7
+        rows.append(pd.DataFrame({"sex": sex, "age": range(open_age + 1), "survival": p * scale}))
+    pd.concat(rows).to_csv(path, index=False)
+    return str(path)
+
+
+def test_survival_table_round_trip(tmp_path):
+    t = read_survival_table(_survival_csv(tmp_path / "s.csv"))
+    assert list(t.columns) == ["sex", "age", "survival"] and set(t["sex"]) == {"M", "F"}
+    mine = survival_from_table(t, width=5, open_age=85)
+    ref = survival_ratios(china_2010_life_table().query("sex != 'T'"), width=5, open_age=85)
+    m = mine.merge(ref, on=["sex", "age_lo"])
+    closed = m[(m["age_lo"] >= 0) & (m["age_lo"] < 80)]
+    assert closed["survival_x"].to_numpy() == pytest.approx(
+        closed["survival_y"].to_numpy(), abs=2e-3
+    )
+
+
+def test_schedule_reader_names_file_row_and_column(tmp_path):
+    bad = tmp_path / "life.csv"
+    bad.write_text("sex,age,survival\nM,0,0.99\nM,1,abc\nM,2,1.5\nM,4,0.5\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_survival_table(bad)
+    msg = str(e.value)
+    assert "life.csv, row 2, column 'survival'" in msg and "not a number" in msg
+    assert "life.csv, row 3, column 'survival'" in msg and "(0, 1]" in msg
+    assert (
+        "row 4, column 'age'" in msg
+        and "jump from 2 to 4" in msg
+        and "add the rows for age 3" in msg
+    )
+    fert = tmp_path / "asfr.csv"
+    fert.write_text("Age,asfr_rate\n15,0.01\n", encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"asfr.csv, column 'asfr'.*missing.*rename 'asfr_rate' to 'asfr'"
+    ):
+        read_fertility_table(fert)
+    fert.write_text("age,asfr\n15,0.01\n16,-0.2\n17,12\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_fertility_table(fert)
+    assert "row 2, column 'asfr'" in str(e.value) and "row 3, column 'asfr'" in str(e.value)
+    assert "per 1000 women" in str(e.value)
+    with pytest.raises(InputError, match="CSV or XLSX"):
+        read_fertility_table(tmp_path / "asfr.gpkg")
+
+
+def test_fertility_table_groups_keep_the_tfr(tmp_path):
+    p = tmp_path / "f.csv"
+    pd.DataFrame({"age": range(15, 50), "asfr": 0.04}).to_csv(p, index=False)
+    t = read_fertility_table(p)
+    g = asfr_from_table(t, width=5)
+    assert 5 * g["asfr"].sum() == pytest.approx(35 * 0.04)
+
+
+def test_lower_survival_gives_fewer_children(tmp_path):
+    base = pd.DataFrame(
+        [
+            {
+                "unit_id": "u",
+                "year": 2020,
+                "sex": s,
+                "age_lo": a,
+                "age_hi": a + 4 if a < 85 else None,
+                "value": 1000.0,
+            }
+            for s in ("M", "F")
+            for a in range(0, 90, 5)
+        ]
+    )
+    hi = read_survival_table(_survival_csv(tmp_path / "hi.csv"))
+    lo = read_survival_table(_survival_csv(tmp_path / "lo.csv", scale=0.97))
+
+    def kids(table):
+        cc = CohortComponent(
+            step=5,
+            open_age=85,
+            survival=survival_from_table(table, width=5, open_age=85),
+            tfr=1.5,
+            migration=None,
+        ).fit(base)
+        p = cc.predict(3)
+        return p[(p["horizon"] == 15) & (p["age_lo"] <= 10)]["forecast"].sum()
+
+    assert kids(lo) < kids(hi)
+
+
+def test_scenario_survival_table_lowers_projected_births(tmp_path):
+    sc = api.read_scenario("data/demo/scenario.toml")
+    inputs = api.load_inputs(sc)
+    open_age = int(inputs["population_by_age"]["age_lo"].max())
+    _survival_csv(tmp_path / "hi.csv", open_age=open_age)
+    _survival_csv(tmp_path / "lo.csv", scale=0.97, open_age=open_age)
+
+    pd.DataFrame({"age": range(15, 50), "asfr": 0.045}).to_csv(tmp_path / "f.csv", index=False)
+
+    def births(name, fertility="f.csv"):
+        # a fixed fertility table (no calibration) and no migration: with calibration and
+        # residual migration the observed base population absorbs a survival change
+        v = api.variant(
+            sc,
+            forecast__survival_table=str(tmp_path / name),
+            forecast__fertility_table=str(tmp_path / fertility),
+            forecast__migration_multiplier=0.0,
+        )
+        assert v.forecast.survival_table == str(tmp_path / name)
+        sched = read_scenario_schedules(v)
+        b = projected_births(
+            Inputs(v, inputs.tables, inputs.report, inputs.compute_crs), 2030, sched
+        )
+        return b[b["source"] == "projected"].set_index(["unit_id", "year"])["value"]
+
+    hi, lo = births("hi.csv"), births("lo.csv")
+    # a relative path is taken from the scenario's folder
+    rel = api.variant(sc, forecast__survival_table="lo.csv")
+    rel.base_dir = tmp_path
+    pd.testing.assert_frame_equal(
+        read_scenario_schedules(rel)["survival"], read_survival_table(tmp_path / "lo.csv")
+    )
+    assert read_scenario_schedules(sc) == {"survival": None, "fertility": None}
+    assert (lo < hi).all()
+    # the fertility table sets the level: twice the rates, twice the births
+    pd.DataFrame({"age": range(15, 50), "asfr": 0.09}).to_csv(tmp_path / "f2.csv", index=False)
+    assert births("hi.csv", "f2.csv").to_numpy() == pytest.approx(2 * hi.to_numpy(), rel=1e-6)
+    # births_method = "trend" ignores the age table (and so the schedules)
+    t = api.variant(
+        sc, forecast__births_method="trend", forecast__survival_table=str(tmp_path / "lo.csv")
+    )
+    bt = projected_births(Inputs(t, inputs.tables, inputs.report, inputs.compute_crs), 2030)
+    assert len(bt[bt["source"] == "projected"]) > 0
