@@ -72,3 +72,15 @@ def test_write_elsewhere_keeps_inputs_found(tmp_path):
     back = read_scenario(out)
     for name, _ in back.inputs.items():
         assert back.input_path(name).resolve() == sc.input_path(name).resolve()
+
+
+def test_write_elsewhere_keeps_schedule_tables_found(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b" / "c").mkdir(parents=True)
+    data = {**MIN, "forecast": {"survival_table": "life.csv", "fertility_table": "/abs/f.csv"}}
+    sc = scenario_from_dict(data, base_dir=tmp_path / "a")
+    back = read_scenario(write_scenario(sc, tmp_path / "b" / "c" / "s.toml"))
+    assert back.forecast.survival_table == "../../a/life.csv"
+    assert back.forecast.fertility_table == "/abs/f.csv"  # absolute paths stay
+    resolved = (back.base_dir / back.forecast.survival_table).resolve()
+    assert resolved == (tmp_path / "a" / "life.csv").resolve()

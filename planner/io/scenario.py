@@ -54,18 +54,26 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
 def write_scenario(scenario: Scenario, path: str | Path) -> Path:
     """Write a scenario to a TOML file that :func:`read_scenario` accepts.
 
-    Relative input paths (and a norms file path) are rewritten relative to the new
-    file's folder, so the written scenario finds the same inputs wherever it is saved.
+    Relative input paths (and a norms file path, and the forecast's schedule tables) are
+    rewritten relative to the new file's folder, so the written scenario finds the same inputs wherever it is saved.
     """
     path = Path(path)
     data = scenario_to_dict(scenario)
     new_dir = path.resolve().parent
     old_dir = Path(scenario.base_dir).resolve()
     if new_dir != old_dir:
+
+        def moved(p: str) -> str:
+            if Path(p).is_absolute():
+                return p
+            return Path(os.path.relpath(old_dir / p, new_dir)).as_posix()
+
         for spec in data.get("inputs", {}).values():
-            p = Path(spec["path"])
-            if not p.is_absolute():
-                spec["path"] = Path(os.path.relpath(old_dir / p, new_dir)).as_posix()
+            spec["path"] = moved(spec["path"])
+        forecast = data.get("forecast", {})
+        for key in ("survival_table", "fertility_table"):
+            if forecast.get(key):
+                forecast[key] = moved(forecast[key])
         norms = data.get("norms", "")
         if norms.endswith(".toml") and not Path(norms).is_absolute() and (old_dir / norms).exists():
             data["norms"] = Path(os.path.relpath(old_dir / norms, new_dir)).as_posix()
