@@ -181,6 +181,13 @@ class ForecastSpec(_Strict):
         Sets the age pattern **and** the level (TFR = Σ asfr, times ``tfr_multiplier``);
         None: the default age pattern, with the level calibrated per unit to the
         children observed at the base year.
+    enrolment_control : dict
+        City control totals of pupils by stage and year (就学人数总量控制), e.g. from the
+        provincial or municipal education plan: ``{primary = {2030 = 98000}}``. The
+        unit forecasts of a stage (P10, P50 and P90 alike) are scaled so that their P50
+        sums to the control; between the base year (observed) and the given years the
+        control is interpolated log-linearly, after the last given year its ratio is
+        kept. Empty (default): no control.
     """
 
     enabled: bool = True
@@ -191,6 +198,9 @@ class ForecastSpec(_Strict):
     births_method: Literal["auto", "cohort", "trend"] = "auto"
     survival_table: str | None = None
     fertility_table: str | None = None
+    enrolment_control: dict[Literal["primary", "junior"], dict[int, float]] = Field(
+        default_factory=dict
+    )
 
 
 class SitingSpec(_Strict):

@@ -107,3 +107,30 @@ def test_population_control_in_the_scenario(demo):
     # the control applies to the projection before planned housing
     tot = (p["population"] - p["development_residents"]).groupby(p["year"]).sum()
     assert abs(tot[2030] - 1_300_000) <= 20 and abs(tot[2035] - 1_350_000) <= 20
+
+
+def test_enrolment_control_total_is_met_and_joins_the_observed_year(demo):
+    from planner.errors import ScenarioError
+    from planner.inputs import Inputs
+
+    sc, inputs = demo
+    free, _ = enrolment_forecast(inputs)
+    tot = free.groupby(["stage", "year"])["p50"].sum()
+    target = 1.1 * tot[("primary", 2030)]
+    v = api.variant(sc, forecast__enrolment_control={"primary": {2030: target}})
+    fc, _ = enrolment_forecast(Inputs(v, inputs.tables, inputs.report, inputs.compute_crs))
+    t = fc.groupby(["stage", "year"])["p50"].sum()
+    assert t[("primary", 2030)] == pytest.approx(target)
+    assert t[("primary", sc.base_year)] == pytest.approx(tot[("primary", sc.base_year)])
+    # after the last control year the ratio to the free forecast is kept
+    assert t[("primary", 2035)] / tot[("primary", 2035)] == pytest.approx(1.1)
+    # between: the control path runs log-linearly from the observed year to 2030
+    path = np.exp(np.interp(2027, [sc.base_year, 2030], np.log([tot[("primary", 2025)], target])))
+    assert t[("primary", 2027)] == pytest.approx(path)
+    # junior untouched; intervals stay ordered
+    junior = fc[fc["stage"] == "junior"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(junior, free[free["stage"] == "junior"].reset_index(drop=True))
+    assert (fc["p10"] <= fc["p50"] + 1e-9).all() and (fc["p50"] <= fc["p90"] + 1e-9).all()
+    bad = api.variant(sc, forecast__enrolment_control={"junior": {sc.base_year: 1000}})
+    with pytest.raises(ScenarioError, match="not after the base year"):
+        enrolment_forecast(Inputs(bad, inputs.tables, inputs.report, inputs.compute_crs))

@@ -251,6 +251,7 @@ def enrolment_forecast(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataF
     obs = obs.assign(year=sc.base_year, p10=obs["value"], p50=obs["value"], p90=obs["value"]).drop(
         columns="value"
     )
+    out = _controlled(out, obs, sc.forecast.enrolment_control, sc.base_year)
     out = (
         pd.concat([obs, out], ignore_index=True)
         .sort_values(["year", "unit_id", "stage"])
@@ -265,6 +266,40 @@ def enrolment_forecast(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataF
         else choice,
     }
     return out, details
+
+
+def _controlled(
+    forecast: pd.DataFrame,
+    observed: pd.DataFrame,
+    control: dict[str, dict[int, float]],
+    base_year: int,
+) -> pd.DataFrame:
+    """The forecast scaled per stage to the scenario's enrolment control totals.
+
+    The observed base-year total anchors each stage's control path, so the scaled
+    forecast joins the observed year without a jump.
+    """
+    if not control:
+        return forecast
+    parts = []
+    for stage, g in forecast.groupby("stage", sort=False):
+        ctl = {int(y): float(v) for y, v in control.get(stage, {}).items()}
+        early = sorted(y for y in ctl if y <= base_year)
+        if early:
+            raise ScenarioError(
+                f"forecast.enrolment_control.{stage}: year(s) {early} are not after the base "
+                f"year {base_year}; a control total applies to forecast years only (the base "
+                "year is observed) — remove them"
+            )
+        if ctl:
+            base = float(observed.loc[observed["stage"] == stage, "p50"].sum())
+            if base > 0:
+                ctl[base_year] = base
+            g = reconcile(g, ctl, value_cols=("p50", "p10", "p90")).drop(
+                columns="control_factor"
+            )
+        parts.append(g)
+    return pd.concat(parts).loc[forecast.index]
 
 
 def reconcile(
