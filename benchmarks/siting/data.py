@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from planner.siting import SitingInstance, SitingSolution  # noqa: E402
+from planner.siting import SitingInstance  # noqa: E402
 
 DATA = Path(os.environ.get("PLANNER_BENCHDATA", "/work/shared/benchdata")) / "siting"
 
@@ -138,49 +137,3 @@ def read_cap(path: Path, capacity: float | None = None) -> SitingInstance:
     return SitingInstance.from_cost_matrix(
         cost, dem, capacity=cap, fixed_cost=fixed, weight=np.ones(n)
     )
-
-
-def row(name: str, n: int, p: int | str, opt: float, sol: SitingSolution, secs: float) -> dict:
-    """One result line for the tables."""
-    match = abs(sol.objective - opt) <= 1e-6 * max(1.0, abs(opt))
-    return {
-        "instance": name,
-        "n": n,
-        "p": p,
-        "optimum": opt,
-        "ours": sol.objective,
-        "bound": sol.bound,
-        "gap": sol.gap,
-        "heuristic": sol.heuristic_objective,
-        "time_s": secs,
-        "status": sol.status,
-        "match": match,
-    }
-
-
-def print_table(rows: list[dict], title: str) -> None:
-    """Print a fixed-width result table and a one-line summary."""
-    print(f"\n{title}")
-    hdr = (
-        f"{'instance':<10}{'n':>6}{'p':>5}{'optimum':>16}{'ours':>16}{'bound':>16}"
-        f"{'gap':>10}{'heur':>14}{'time s':>9}  match  status"
-    )
-    print(hdr)
-    print("-" * len(hdr))
-    for r in rows:
-        heur = "-" if r["heuristic"] is None else f"{r['heuristic']:.6g}"
-        print(
-            f"{r['instance']:<10}{r['n']:>6}{r['p']!s:>5}{r['optimum']:>16.3f}{r['ours']:>16.3f}"
-            f"{r['bound']:>16.3f}{r['gap']:>10.1e}{heur:>14}{r['time_s']:>9.2f}  "
-            f"{'yes' if r['match'] else 'NO ':<5}  {r['status']}"
-        )
-    ok = sum(r["match"] for r in rows)
-    tot = sum(r["time_s"] for r in rows)
-    print(f"{ok}/{len(rows)} optima matched (rel. tol 1e-6), total {tot:.1f} s")
-
-
-def timed(fn, *args, **kwargs):
-    """(result, seconds) of a call."""
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t0
