@@ -291,7 +291,10 @@ def instances(draw, capacitated: bool):
     cost = rng.integers(0, 20, size=(n, m)).astype(float)
     cost[rng.random((n, m)) < draw(st.sampled_from([0.0, 0.3]))] = np.nan
     demand = rng.integers(0, 6, size=n).astype(float)
-    kw: dict = {"allow_unserved": True, "fixed_cost": rng.integers(0, 15, size=m).astype(float)}
+    kw: dict = {
+        "allow_unserved": capacitated or draw(st.booleans()),
+        "fixed_cost": rng.integers(0, 15, size=m).astype(float),
+    }
     if draw(st.booleans()):  # size options: some columns share a site
         kw["site"] = np.sort(rng.integers(0, m, size=m))
     site = kw.get("site", np.arange(m))
@@ -331,6 +334,8 @@ def _brute_force_uncapacitated(inst: SitingInstance) -> float:
             continue
         d = dense[:, s].min(axis=1, initial=np.inf)
         fin = np.isfinite(d)
+        if not inst.allow_unserved and not fin.all():
+            continue
         val = np.where(fin, w * np.where(fin, d, 0), inst.unserved_cost).sum()
         best = min(best, val + inst.open_cost[s].sum())
     return float(best)
@@ -340,6 +345,13 @@ def _brute_force_uncapacitated(inst: SitingInstance) -> float:
 @given(instances(capacitated=False))
 def test_uncapacitated_formulations_agree_with_brute_force(inst):
     ref = _brute_force_uncapacitated(inst)
+    if not np.isfinite(ref):  # infeasible in a way the pre-solve checks cannot see
+        for kw in ({"formulation": "radius"}, {"formulation": "radius", "levels": "iterative"}):
+            with pytest.raises(SolverError, match="infeasible"):
+                solve(inst, **kw)
+        with pytest.raises(SolverError, match="infeasible"):
+            solve(inst, "assignment")
+        return
     radius = solve(inst, "radius")
     assign = solve(inst, "assignment")
     for sol in (radius, assign):
@@ -347,6 +359,11 @@ def test_uncapacitated_formulations_agree_with_brute_force(inst):
         assert sol.objective == pytest.approx(ref, rel=1e-9, abs=1e-9)
     heur = greedy_interchange(inst)
     assert heur is not None and heur.objective >= ref - 1e-9
+    if not inst.allow_unserved:  # level refinement (García et al.) reaches the optimum
+        lazy = solve(inst, "radius", levels="iterative")
+        _assert_plan_valid(inst, lazy)
+        assert lazy.proven_optimal
+        assert lazy.objective == pytest.approx(ref, rel=1e-9, abs=1e-9)
     again = solve(inst, "radius")
     assert again.open.tolist() == radius.open.tolist()
     assert again.assignment.equals(radius.assignment)
@@ -362,6 +379,22 @@ def test_capacitated_plans_valid_and_deterministic(inst):
     assert again.open.tolist() == sol.open.tolist()
     assert again.assignment.equals(sol.assignment)
     assert np.array_equal(again.unserved, sol.unserved)
+
+
+@needs_data
+@pytest.mark.parametrize("levels", ["all", "iterative"])
+def test_pmed2_levels(levels):
+    inst, _ = bench.read_pmed(bench.DATA / "orlib_pmed" / "pmed2.txt")
+    built = build_model(inst, levels=levels)
+    solve_model(built)
+    sol = extract(built)
+    assert sol.objective == pytest.approx(4093.0, rel=1e-9)
+    assert sol.proven_optimal and sol.bound == pytest.approx(4093.0, rel=1e-9)
+    assert (built.cutoff is not None) == (levels == "iterative")
+    if levels == "iterative":  # the first round has fewer levels than the full model
+        full = build_model(inst, levels="all", warm_start=False)
+        assert built.rounds >= 1 and len(built.level_client) < len(full.level_client)
+    _assert_plan_valid(inst, sol)
 
 
 def test_sparse_input_keeps_explicit_zeros():

@@ -10,7 +10,9 @@
   feasibility check before solving;
 - :mod:`planner.siting.model` — the solver core on HiGHS: :func:`build_model` (radius
   or assignment formulation), :func:`solve_model`, :func:`extract`, :func:`solve`;
-- :mod:`planner.siting.heuristic` — greedy + interchange warm start.
+- :mod:`planner.siting.heuristic` — greedy + interchange warm start;
+- :mod:`planner.siting.synthetic` — city-scale synthetic instances for benchmarks;
+- :mod:`planner.siting.warm` — LP-rounding start and LP bound for the phased model.
 """
 
 from planner.siting.heuristic import HeuristicResult, greedy_interchange
@@ -25,14 +27,18 @@ from planner.siting.model import (
     solve,
     solve_model,
 )
+from planner.siting.synthetic import CityLayout, city_instance, city_layout
 
 __all__ = [
     "FORMULATIONS",
     "BuiltModel",
+    "CityLayout",
     "HeuristicResult",
     "SitingInstance",
     "SitingSolution",
     "build_model",
+    "city_instance",
+    "city_layout",
     "extract",
     "greedy_interchange",
     "plan_cost",

@@ -217,7 +217,7 @@ def greedy_interchange(
         c1, d1, d2 = _closest_two(G, np.flatnonzero(is_open), big2)
         it += 1
 
-    served = c1 < m
+    served = (c1 < m) & (d1 < big)  # an unreachable pair costs big: not a service
     feasible = bool(inst.allow_unserved or served.all())
     if p is not None and int(is_open[:m].sum()) != p:
         feasible = False

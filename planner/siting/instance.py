@@ -319,14 +319,26 @@ class SitingInstance:
                     )
         if self.allow_unserved:
             return problems
-        # clients out of reach
+        # clients out of reach (of every column that can be open: not an option of a
+        # site that already holds an existing facility)
         reach = np.diff(cost.indptr)
+        usable = ex | site_free[site]
+        reach_usable = np.bincount(
+            np.repeat(np.arange(n), reach), weights=usable[cost.indices], minlength=n
+        )
         lonely = np.flatnonzero(reach == 0)
         if lonely.size:
             problems.append(
                 f"{_names(lonely, 'client')} ha(s) no facility within reach (no allowed "
                 "pair in the cost matrix); raise the reach threshold, add a site, or "
                 "allow unserved demand"
+            )
+        blocked = np.flatnonzero((reach > 0) & (reach_usable == 0))
+        if blocked.size:
+            problems.append(
+                f"{_names(blocked, 'client')} can only reach option(s) of site(s) that "
+                "already hold an existing facility (at most one option per site may be "
+                "open); add a site within reach or allow unserved demand"
             )
         if self.uncapacitated:
             return problems

@@ -22,13 +22,26 @@ existing facility, or because the facilities within ``D*`` cover all but fewer t
 ``p`` sites (Elloumi's ``|N_i^k| ≥ m − p + 1``, generalised to size options). These
 guarantees also hold for the LP relaxation, so nothing is lost.
 
+Level refinement (``levels="iterative"``, the default from
+:data:`ITERATIVE_MIN_PAIRS` pairs on, after García, Labbé & Marín 2011): the model
+first holds, per client, only the levels up to a few beyond its cost in the heuristic
+plan; the top kept ``z`` then stands for "served at the next cost or more", so the
+model is a relaxation (its bound is valid, its plans are scored at their true cost).
+A round stops as soon as HiGHS finds a plan that is inexact for some client (callback
+on improving solutions); those clients get the levels up to their plan cost and the
+next round starts from the best plan. Proven optimal when the bound meets the best
+plan, or when a round ends optimal with an exact plan.
+
 ``"assignment"`` — capacitated problems (CFLP with split demand, capacitated p-median
 with single sourcing) and any problem on request: ``x_ij`` per reachable pair
 (continuous share, or binary under single sourcing), rows ``assign`` (Σ_j x_ij + u_i =
 1), ``capacity`` (Σ_i d_i x_ij ≤ Q_j y_j), strong ``link`` rows x_ij ≤ y_j only where
 the capacity row does not already imply them (uncapacitated columns, or d_i < Q_j;
 never for existing facilities), plus the valid ``total_capacity`` cut Σ_j Q_j y_j ≥
-Σ_i d_i.
+Σ_i d_i. The size options of a site that share one cost column (same reachable
+clients and costs) share one ``x`` per client: ``capacity`` becomes Σ_i d_i x_is ≤
+Σ_{j ∈ s} Q_j y_j and ``link`` x_is ≤ Σ_{j ∈ s} y_j (at most one option opens), which
+divides the number of pairs by the number of options.
 
 Common blocks: ``p`` (Σ y = p), ``site`` (Σ of a site's options ≤ 1), ``budget``
 (Σ f_j y_j ≤ budget). Existing facilities have ``y_j`` fixed to 1.
@@ -61,6 +74,10 @@ __all__ = [
 
 #: formulation names accepted by :func:`build_model`
 FORMULATIONS = ("auto", "radius", "assignment")
+#: ``levels="auto"`` refines the radius levels iteratively from this many stored pairs
+ITERATIVE_MIN_PAIRS = 1_000
+#: levels kept beyond each client's cost in the heuristic plan in the first round
+_EXTRA_LEVELS = 5
 
 
 @dataclass
@@ -86,13 +103,28 @@ class BuiltModel:
     level_client, level_value : ndarray
         Radius formulation: client and cost threshold of every ``z`` column.
     pair_client, pair_facility, pair_cost : ndarray
-        Assignment formulation: client, facility column and unit cost of every ``x``.
+        Assignment formulation: client, facility column and unit cost of every ``x``
+        (for a group of size options, ``pair_facility`` is its first column).
+    pair_group, column_group : ndarray
+        Assignment formulation: facility group of every ``x`` and of every column. The
+        size options of a site with identical cost columns form one group and share
+        one ``x`` per client; any other column is a group of its own.
     heuristic : HeuristicResult or None
         The warm start found before solving, if any.
     warm_start_accepted : bool
         Whether HiGHS accepted the warm start as a feasible solution.
     build_seconds, solve_seconds : float
         Wall times.
+    solved : bool
+        Whether :func:`solve_model` ran.
+    time_limit : float
+        Time limit of the last solve.
+    cutoff : ndarray or None
+        Radius formulation solved by level refinement (``levels="iterative"``): per
+        client, the cost from which its levels are left out of the current model.
+    incumbent_open, incumbent_cost, lower_bound, proven, rounds
+        Level refinement: best plan found (open columns and true cost), best lower
+        bound, whether the plan is proven optimal, and the number of MIP rounds.
     """
 
     instance: SitingInstance
@@ -106,12 +138,20 @@ class BuiltModel:
     pair_client: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     pair_facility: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     pair_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pair_group: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    column_group: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     heuristic: HeuristicResult | None = None
     warm_start_accepted: bool = False
     build_seconds: float = 0.0
     solve_seconds: float = 0.0
     solved: bool = False
     time_limit: float = np.inf
+    cutoff: np.ndarray | None = None
+    incumbent_open: np.ndarray | None = None
+    incumbent_cost: float = np.inf
+    lower_bound: float = -np.inf
+    proven: bool = False
+    rounds: int = 0
 
     @property
     def num_cols(self) -> int:
@@ -265,6 +305,26 @@ def _guaranteed_position(inst: SitingInstance, r: np.ndarray, c: np.ndarray) -> 
     return gpos
 
 
+def _plan_distance(
+    inst: SitingInstance, is_open: np.ndarray, r: np.ndarray, c: np.ndarray, v: np.ndarray
+) -> np.ndarray:
+    """Cost of each client's cheapest open column (inf when none is reachable)."""
+    sel = is_open[c]
+    rr, vv = r[sel], v[sel]
+    _, idx = np.unique(rr, return_index=True)
+    d = np.full(inst.n, np.inf)
+    d[rr[idx]] = vv[idx]
+    return d
+
+
+def _next_cost(n: int, r: np.ndarray, v: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Per client, the smallest stored cost above ``d`` (inf when there is none)."""
+    above = v > d[r]
+    out = np.full(n, np.inf)
+    np.minimum.at(out, r[above], v[above])
+    return out
+
+
 def _common_rows(
     inst: SitingInstance, row0: int
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list, list, dict[str, slice]]:
@@ -348,7 +408,17 @@ def _pass(
 # ---------------------------------------------------------------------------- build
 
 
-def _build_radius(inst: SitingInstance, h: highspy.Highs) -> BuiltModel:
+def _build_radius(
+    inst: SitingInstance, h: highspy.Highs, cutoff: np.ndarray | None = None
+) -> BuiltModel:
+    """Radius formulation; with ``cutoff``, the relaxation restricted to lower levels.
+
+    ``cutoff[i]`` (finite) drops the levels of client *i* at or above that cost: its top
+    kept ``z`` then means "served at a cost ≥ cutoff[i]" and the client need not be
+    served in the model. The model is a relaxation of the full one (its value is a
+    lower bound on the true cost of its plan), exact for every client whose plan cost
+    is below its cutoff.
+    """
     n, m = inst.n, inst.m
     w = inst.obj_weight
     r, c, v = _sorted_pairs(inst)
@@ -359,6 +429,9 @@ def _build_radius(inst: SitingInstance, h: highspy.Highs) -> BuiltModel:
     trunc = gpos >= 0
     dstar = np.full(n, np.inf)
     dstar[trunc] = v[np.minimum(starts[trunc] + gpos[trunc], max(nnz - 1, 0))]
+    if cutoff is not None:
+        dstar = np.minimum(dstar, cutoff)
+        trunc = np.isfinite(dstar)
     keep = v < dstar[r]
     rk, ck, vk = r[keep], c[keep], v[keep]
     # distinct levels among the kept pairs
@@ -431,23 +504,88 @@ def _build_radius(inst: SitingInstance, h: highspy.Highs) -> BuiltModel:
     )
 
 
+def _site_groups(inst: SitingInstance) -> tuple[np.ndarray, np.ndarray]:
+    """Group the columns whose options can share one assignment variable per client.
+
+    The size options of a site are grouped when they all have the same cost column
+    (same reachable clients, same costs) and all finite or all infinite capacities;
+    every other column is a group of its own.
+
+    Returns
+    -------
+    group : int ndarray of shape (m,)
+        Group of every column, numbered in order of the first column.
+    rep : int ndarray of shape (G,)
+        Representative (first) column of every group.
+    """
+    m, S, site = inst.m, inst.n_sites, inst.site
+    if m == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    size = np.bincount(site, minlength=S)
+    ok = size > 1
+    if ok.any():
+        csc = inst.cost.tocsc()
+        csc.sort_indices()
+        first = np.full(S, m, np.int64)
+        np.minimum.at(first, site, np.arange(m))
+        rep_j = first[site]
+        cnt = np.diff(csc.indptr)
+        same = cnt == cnt[rep_j]
+        fin = np.isfinite(inst.capacity)
+        same &= fin == fin[rep_j]
+        cols = np.flatnonzero(same & (rep_j != np.arange(m)) & ok[site])
+        lengths = cnt[cols]
+        tot = int(lengths.sum())
+        if tot:
+            owner = np.repeat(np.arange(len(cols)), lengths)
+            offs = np.arange(tot) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            a = csc.indptr[cols][owner] + offs
+            b = csc.indptr[rep_j[cols]][owner] + offs
+            diff = (csc.indices[a] != csc.indices[b]) | (csc.data[a] != csc.data[b])
+            bad = np.bincount(owner, weights=diff, minlength=len(cols)) > 0
+            same[cols[bad]] = False
+        ok[site[~same]] = False
+    # a grouped column takes its site's key; the others get a key of their own
+    key = np.where(ok[site], site, S + np.arange(m))
+    _, first_col, inv = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first_col, kind="stable"), kind="stable")
+    group = order[inv].astype(np.int64)
+    rep = np.sort(first_col).astype(np.int64)
+    return group, rep
+
+
 def _build_assignment(inst: SitingInstance, h: highspy.Highs) -> BuiltModel:
     n, m = inst.n, inst.m
     w, d, Q = inst.obj_weight, inst.demand, inst.capacity
+    group, rep = _site_groups(inst)
+    G = len(rep)
+    g_cap = np.bincount(group, weights=np.where(np.isfinite(Q), Q, 0.0), minlength=G)
+    g_fin = np.isfinite(Q[rep])  # all options of a group share finiteness
+    g_cap = np.where(g_fin, g_cap, np.inf)
+    g_max = np.zeros(G)
+    np.maximum.at(g_max, group, Q)
+    g_ex = np.bincount(group, weights=inst.existing, minlength=G) > 0
+    # pairs of the representative columns only: one x per (client, group)
     csr = inst.cost
     pr = np.repeat(np.arange(n), np.diff(csr.indptr))
     pc = csr.indices.astype(np.int64)
     pv = csr.data
-    if inst.single_source:  # a pair whose demand exceeds the capacity is never usable
-        ok = d[pr] <= Q[pc] * (1 + 1e-12)
-        pr, pc, pv = pr[ok], pc[ok], pv[ok]
+    is_rep = np.zeros(m, bool)
+    is_rep[rep] = True
+    sel = is_rep[pc]
+    pr, pc, pv = pr[sel], pc[sel], pv[sel]
+    pg = group[pc]
+    if inst.single_source:  # a pair whose demand exceeds every capacity is never usable
+        ok = d[pr] <= g_max[pg] * (1 + 1e-12)
+        pr, pc, pv, pg = pr[ok], pc[ok], pv[ok], pg[ok]
     E = len(pr)
     U = n if inst.allow_unserved else 0
     x0, u0 = m, m + E
     n_col = m + E + U
     # columns
-    with np.errstate(divide="ignore"):
-        x_up = np.where(d[pr] > 0, np.minimum(1.0, Q[pc] / np.where(d[pr] > 0, d[pr], 1.0)), 1.0)
+    dp = d[pr]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_up = np.where(dp > 0, np.minimum(1.0, g_max[pg] / np.where(dp > 0, dp, 1.0)), 1.0)
     if inst.single_source:
         x_up = np.ones(E)
     col_cost = np.concatenate([inst.open_cost, w[pr] * pv, inst.unserved_cost[:U]])
@@ -459,8 +597,7 @@ def _build_assignment(inst: SitingInstance, h: highspy.Highs) -> BuiltModel:
         integer[x0:u0] = True
     R, C, V, lo, up = [], [], [], [], []
     rows: dict[str, slice] = {}
-    row = 0
-    # assign: Σ_j x_ij + u_i = 1
+    # assign: Σ_g x_ig + u_i = 1
     R += [pr, np.arange(U)]
     C += [x0 + np.arange(E), u0 + np.arange(U)]
     V += [np.ones(E), np.ones(U)]
@@ -468,34 +605,45 @@ def _build_assignment(inst: SitingInstance, h: highspy.Highs) -> BuiltModel:
     up.append(np.ones(n))
     rows["assign"] = slice(0, n)
     row = n
-    # capacity: Σ_i d_i x_ij − Q_j y_j ≤ 0 for finite Q_j that some pair uses
-    fin = np.isfinite(Q)
-    used = np.zeros(m, bool)
-    used[pc] = True
-    capf = np.flatnonzero(fin & used)
-    if capf.size:
-        cap_row = np.full(m, -1, np.int64)
-        cap_row[capf] = row + np.arange(len(capf))
-        sel = cap_row[pc] >= 0
-        R += [cap_row[pc[sel]], cap_row[capf]]
-        C += [x0 + np.flatnonzero(sel), capf]
-        V += [d[pr[sel]], -Q[capf]]
-        lo.append(np.full(len(capf), -np.inf))
-        up.append(np.zeros(len(capf)))
-        rows["capacity"] = slice(row, row + len(capf))
-        row += len(capf)
-    # link: x_ij ≤ y_j where not implied by the capacity row
-    need = ~inst.existing[pc] & ~((d[pr] > 0) & (Q[pc] <= d[pr]))
+    # capacity: Σ_i d_i x_ig − Σ_{j ∈ g} Q_j y_j ≤ 0 for finite groups that some pair uses
+    used = np.zeros(G, bool)
+    used[pg] = True
+    capg = np.flatnonzero(g_fin & used)
+    if capg.size:
+        cap_row = np.full(G, -1, np.int64)
+        cap_row[capg] = row + np.arange(len(capg))
+        on = cap_row[pg] >= 0
+        ycols = np.flatnonzero(cap_row[group] >= 0)
+        R += [cap_row[pg[on]], cap_row[group[ycols]]]
+        C += [x0 + np.flatnonzero(on), ycols]
+        V += [dp[on], -Q[ycols]]
+        lo.append(np.full(len(capg), -np.inf))
+        up.append(np.zeros(len(capg)))
+        rows["capacity"] = slice(row, row + len(capg))
+        row += len(capg)
+    # link: x_ig ≤ Σ_{j ∈ g} y_j where not implied by the capacity row or an existing option
+    need = ~g_ex[pg] & ~(g_fin[pg] & (dp > 0) & (g_max[pg] <= dp))
     li = np.flatnonzero(need)
     k = len(li)
-    R += [row + np.arange(k), row + np.arange(k)]
-    C += [x0 + li, pc[li]]
-    V += [np.ones(k), -np.ones(k)]
+    lrow = np.full(E, -1, np.int64)
+    lrow[li] = row + np.arange(k)
+    # every column of the pair's group: expand pairs by group size
+    g_size = np.bincount(group, minlength=G)
+    g_order = np.argsort(group, kind="stable")
+    g_start = np.r_[0, np.cumsum(g_size)[:-1]]
+    cnt = g_size[pg[li]]
+    owner = np.repeat(li, cnt)
+    offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    ycol = g_order[g_start[pg[owner]] + offs]
+    R += [lrow[li], lrow[owner]]
+    C += [x0 + li, ycol]
+    V += [np.ones(k), -np.ones(len(owner))]
     lo.append(np.full(k, -np.inf))
     up.append(np.zeros(k))
     rows["link"] = slice(row, row + k)
     row += k
     # valid cut: the open capacity covers the total demand
+    fin = np.isfinite(Q)
     if not inst.allow_unserved and np.all(fin) and m:
         R.append(np.full(m, row))
         C.append(np.arange(m))
@@ -531,6 +679,8 @@ def _build_assignment(inst: SitingInstance, h: highspy.Highs) -> BuiltModel:
         pair_client=pr,
         pair_facility=pc,
         pair_cost=pv,
+        pair_group=pg,
+        column_group=group,
     )
 
 
@@ -563,10 +713,19 @@ def _warm_start_values(built: BuiltModel, heur: HeuristicResult) -> np.ndarray |
     if not inst.uncapacitated:
         return None  # capacities ignored by the heuristic: not a valid start
     sl = built.cols["assign"]
-    x[sl] = (heur.assigned[built.pair_client] == built.pair_facility).astype(float)
+    g_of = np.where(served, built.column_group[np.maximum(heur.assigned, 0)], -1)
+    x[sl] = (g_of[built.pair_client] == built.pair_group).astype(float)
     if "unserved" in built.cols:
         x[built.cols["unserved"]] = (~served).astype(float)
     return x
+
+
+def _set_start(h: highspy.Highs, vals: np.ndarray) -> bool:
+    """Hand a full column vector to HiGHS as the initial incumbent."""
+    sol = highspy.HighsSolution()
+    sol.col_value = vals.tolist()
+    sol.value_valid = True
+    return h.setSolution(sol) == highspy.HighsStatus.kOk
 
 
 def build_model(
@@ -575,6 +734,7 @@ def build_model(
     *,
     warm_start: bool = True,
     heuristic_seconds: float = 20.0,
+    levels: str = "auto",
 ) -> BuiltModel:
     """Build the siting MILP in HiGHS (see the module docstring).
 
@@ -589,6 +749,13 @@ def build_model(
         HiGHS as the initial incumbent (uncapacitated instances).
     heuristic_seconds : float
         Time limit of the heuristic.
+    levels : {"auto", "all", "iterative"}
+        Radius formulation only. ``all`` puts every distance level in the model.
+        ``iterative`` (García, Labbé & Marín 2011) starts from the levels up to a few
+        beyond each client's cost in the heuristic plan and adds levels between MIP
+        rounds (see :func:`solve_model`); it needs a feasible heuristic plan and no
+        unserved demand, and otherwise falls back to ``all``. ``auto`` is
+        ``iterative`` from :data:`ITERATIVE_MIN_PAIRS` stored pairs on.
 
     Returns
     -------
@@ -614,20 +781,40 @@ def build_model(
             "the radius formulation needs uncapacitated facilities (every capacity "
             "infinite); use formulation='assignment' for capacitated instances"
         )
+    if levels not in ("auto", "all", "iterative"):
+        raise SolverError(f"unknown levels '{levels}'; choose auto, all or iterative")
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    built = _build_radius(inst, h) if formulation == "radius" else _build_assignment(inst, h)
+    heur = None
     if warm_start and inst.uncapacitated:
         heur = greedy_interchange(inst, max_seconds=heuristic_seconds)
-        if heur is not None and heur.feasible:
-            built.heuristic = heur
-            vals = _warm_start_values(built, heur)
-            if vals is not None:
-                sol = highspy.HighsSolution()
-                sol.col_value = vals.tolist()
-                sol.value_valid = True
-                status = h.setSolution(sol)
-                built.warm_start_accepted = status == highspy.HighsStatus.kOk
+        if heur is not None and not heur.feasible:
+            heur = None
+    iterative = (
+        formulation == "radius"
+        and heur is not None
+        and not inst.allow_unserved
+        and (levels == "iterative" or (levels == "auto" and inst.cost.nnz >= ITERATIVE_MIN_PAIRS))
+    )
+    if iterative:
+        r, c, v = _sorted_pairs(inst)
+        dist = _plan_distance(inst, heur.open, r, c, v)
+        cutoff = _next_cost(inst.n, r, v, dist)
+        for _ in range(_EXTRA_LEVELS):
+            cutoff = np.where(np.isfinite(cutoff), _next_cost(inst.n, r, v, cutoff), cutoff)
+        built = _build_radius(inst, h, cutoff)
+        built.cutoff = cutoff
+        built.incumbent_open = heur.open.copy()
+        built.incumbent_cost = heur.objective
+    elif formulation == "radius":
+        built = _build_radius(inst, h)
+    else:
+        built = _build_assignment(inst, h)
+    if heur is not None:
+        built.heuristic = heur
+        vals = _warm_start_values(built, heur)
+        if vals is not None:
+            built.warm_start_accepted = _set_start(h, vals)
     built.build_seconds = time.perf_counter() - t0
     return built
 
@@ -666,13 +853,114 @@ def solve_model(
         h.setOptionValue("threads", int(threads))
     built.time_limit = float(np.inf if time_limit is None else time_limit)
     t0 = time.perf_counter()
-    status = h.run()
+    if built.cutoff is not None:
+        _solve_iterative(built, float(mip_rel_gap))
+    else:
+        _run(h)
     built.solve_seconds = time.perf_counter() - t0
     built.solved = True
-    if status == highspy.HighsStatus.kError:
+
+
+def _run(h: highspy.Highs) -> None:
+    if h.run() == highspy.HighsStatus.kError:
         raise SolverError(
             f"HiGHS failed on the siting model ({h.modelStatusToString(h.getModelStatus())})"
         )
+
+
+def _solve_iterative(built: BuiltModel, mip_rel_gap: float) -> None:
+    """Radius formulation by level refinement (García, Labbé & Marín 2011).
+
+    Every round solves the model restricted to the levels below each client's cutoff,
+    a relaxation of the full model: its dual bound is a lower bound, and the true cost
+    of its plan an upper bound. Clients whose plan cost lies above their cutoff get
+    the levels up to that cost, and the next round starts from the best plan so far.
+    It stops when the bounds meet (within ``mip_rel_gap``), when a round's optimal
+    plan is exact for every client, or at the time limit.
+    """
+    inst, h = built.instance, built.highs
+    m = inst.m
+    r, c, v = _sorted_pairs(inst)
+    w = inst.obj_weight
+    t0 = time.perf_counter()
+    found: dict[str, np.ndarray] = {}
+
+    def check(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Plan costs and inexact clients of ``y``; keeps the best plan."""
+        d = _plan_distance(inst, y, r, c, v)
+        if np.all(np.isfinite(d)):
+            cost = float(np.sum(w * d) + np.sum(inst.open_cost[y]))
+            if cost < built.incumbent_cost:
+                built.incumbent_cost, built.incumbent_open = cost, y
+        return d, d > built.cutoff
+
+    def on_solution(e) -> None:
+        # an improving plan of the restricted model that is inexact somewhere: stop the
+        # round and refine at once (its optimum is not needed, only a valid bound)
+        y = np.asarray(e.data_out.mip_solution)[:m] > 0.5
+        d, viol = check(y)
+        if viol.any() and "viol" not in found:
+            found["d"], found["viol"] = d, viol
+
+    def on_interrupt(e) -> None:  # HiGHS reads the interrupt flag in this callback only
+        e.interrupt("viol" in found)  # (the flag persists between runs: always set it)
+
+    h.cbMipImprovingSolution.subscribe(on_solution)
+    h.cbMipInterrupt.subscribe(on_interrupt)
+    try:
+        while True:
+            built.rounds += 1
+            found.clear()
+            left = built.time_limit - (time.perf_counter() - t0)
+            h.setOptionValue("time_limit", float(max(left, 0.0)))
+            _run(h)
+            info = h.getInfo()
+            status = h.getModelStatus()
+            optimal = status == highspy.HighsModelStatus.kOptimal
+            viol = np.zeros(inst.n, bool)
+            if "viol" in found:
+                d, viol = found["d"], found["viol"]
+            elif info.primal_solution_status == 2:
+                d, viol = check(np.asarray(h.getSolution().col_value)[:m] > 0.5)
+            if np.isfinite(info.mip_dual_bound):
+                built.lower_bound = max(built.lower_bound, float(info.mip_dual_bound))
+            ub = built.incumbent_cost
+            if built.lower_bound >= ub - mip_rel_gap * max(abs(ub), 1e-12) or (
+                optimal and not viol.any()
+            ):
+                built.proven = True
+                return
+            stopped = status == highspy.HighsModelStatus.kInterrupt and "viol" in found
+            if not (optimal or stopped) or left <= 0 or not viol.any():
+                return
+            _refine(built, h, r, c, v, d, viol)
+    finally:
+        h.cbMipImprovingSolution.unsubscribe(on_solution)
+        h.cbMipInterrupt.unsubscribe(on_interrupt)
+
+
+def _refine(
+    built: BuiltModel,
+    h: highspy.Highs,
+    r: np.ndarray,
+    c: np.ndarray,
+    v: np.ndarray,
+    d: np.ndarray,
+    viol: np.ndarray,
+) -> None:
+    """Add the levels up to each inexact client's plan cost; restart from the best plan."""
+    inst, m = built.instance, built.instance.m
+    cutoff = built.cutoff.copy()
+    cutoff[viol] = _next_cost(inst.n, r, v, d)[viol]
+    nb = _build_radius(inst, h, cutoff)
+    built.cols, built.rows, built.offset = nb.cols, nb.rows, nb.offset
+    built.level_client, built.level_value = nb.level_client, nb.level_value
+    built.cutoff = cutoff
+    dist = _plan_distance(inst, built.incumbent_open, r, c, v)
+    vals = np.zeros(built.num_cols)
+    vals[:m] = built.incumbent_open
+    vals[built.cols["level"]] = dist[built.level_client] > built.level_value
+    _set_start(h, vals)
 
 
 # ---------------------------------------------------------------------------- extract
@@ -752,6 +1040,8 @@ def extract(built: BuiltModel) -> SitingSolution:
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     heur = built.heuristic
+    if built.cutoff is not None:
+        return _extract_iterative(built, status, int(info.mip_node_count))
     have = info.primal_solution_status == 2
     if not have and heur is None:
         if h.getModelStatus() in (
@@ -779,6 +1069,11 @@ def extract(built: BuiltModel) -> SitingSolution:
             pos = x > (0.5 if inst.single_source else 1e-9)
             share = np.ones(int(pos.sum())) if inst.single_source else np.minimum(x[pos], 1.0)
             clients, facs = built.pair_client[pos], built.pair_facility[pos]
+            # a group of size options: the pair is served by the group's open column
+            open_of = np.full(inst.m, -1, np.int64)  # open column of every group
+            open_of[built.column_group[is_open]] = np.flatnonzero(is_open)
+            g_open = open_of[built.pair_group[pos]]
+            facs = np.where(g_open >= 0, g_open, facs)
             tot = np.bincount(clients, weights=share, minlength=inst.n)
             un_share = np.clip(1.0 - tot, 0.0, 1.0)
             un_share[un_share < 1e-9] = 0.0
@@ -827,6 +1122,40 @@ def extract(built: BuiltModel) -> SitingSolution:
     )
 
 
+def _extract_iterative(built: BuiltModel, status: str, nodes: int) -> SitingSolution:
+    """The best plan of a level-refinement solve, with its proven bound."""
+    inst, heur = built.instance, built.heuristic
+    is_open = built.incumbent_open
+    clients, facs, share, served = _plan_from_open(inst, is_open)
+    un_share = (~served).astype(float)
+    table = _table(inst, clients, facs, share)
+    open_cols = np.flatnonzero(is_open)
+    objective = plan_cost(inst, open_cols, table, un_share)
+    bound = min(built.lower_bound, objective)
+    gap = 0.0 if objective == bound else (objective - bound) / max(abs(objective), 1e-12)
+    from_heur = heur is not None and abs(heur.objective - objective) <= 1e-9 * max(
+        1.0, abs(objective)
+    )
+    return SitingSolution(
+        open=open_cols,
+        assignment=table,
+        unserved=un_share * inst.demand,
+        unserved_share=un_share,
+        objective=objective,
+        model_objective=built.incumbent_cost,
+        bound=float(bound),
+        gap=float(gap),
+        status="Optimal" if built.proven else status,
+        proven_optimal=built.proven,
+        solve_seconds=built.solve_seconds,
+        build_seconds=built.build_seconds,
+        formulation=built.formulation,
+        heuristic_objective=None if heur is None else heur.objective,
+        from_heuristic=bool(from_heur),
+        nodes=nodes,
+    )
+
+
 def solve(
     instance: SitingInstance,
     formulation: str = "auto",
@@ -836,6 +1165,7 @@ def solve(
     threads: int | None = None,
     log: bool = False,
     warm_start: bool = True,
+    levels: str = "auto",
 ) -> SitingSolution:
     """Check, build, solve and extract in one call.
 
@@ -855,6 +1185,9 @@ def solve(
         Print the HiGHS log.
     warm_start : bool
         Use the greedy + interchange heuristic as the initial incumbent.
+    levels : {"auto", "all", "iterative"}
+        Radius formulation: all distance levels at once, or level refinement (see
+        :func:`build_model`).
 
     Returns
     -------
@@ -866,6 +1199,8 @@ def solve(
         With a diagnosis when the instance is infeasible or no plan was found in time.
     """
     heur_s = 20.0 if time_limit is None else max(0.1, min(20.0, 0.2 * time_limit))
-    built = build_model(instance, formulation, warm_start=warm_start, heuristic_seconds=heur_s)
+    built = build_model(
+        instance, formulation, warm_start=warm_start, heuristic_seconds=heur_s, levels=levels
+    )
     solve_model(built, time_limit=time_limit, mip_rel_gap=mip_rel_gap, threads=threads, log=log)
     return extract(built)
