@@ -295,9 +295,7 @@ def _controlled(
             base = float(observed.loc[observed["stage"] == stage, "p50"].sum())
             if base > 0:
                 ctl[base_year] = base
-            g = reconcile(g, ctl, value_cols=("p50", "p10", "p90")).drop(
-                columns="control_factor"
-            )
+            g = reconcile(g, ctl, value_cols=("p50", "p10", "p90")).drop(columns="control_factor")
         parts.append(g)
     return pd.concat(parts).loc[forecast.index]
 

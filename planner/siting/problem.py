@@ -23,24 +23,44 @@ Rules (documented for the bureau):
   one school or one site exclude each other.
 - **Reach**: road distance ≈ straight line × ``siting.detour_factor``; a pupil may be
   assigned up to ``siting.reach_factor`` × the service radius of their unit's kind and
-  stage; distance beyond the radius itself is penalised.
+  stage; distance beyond the radius itself is penalised. When a road network is given
+  (``build_problem(..., network=G)``), road distance is the shortest path on it instead
+  (:func:`network_distances`): point and school are snapped to their nearest network
+  nodes, the straight-line snapping legs are added, and pairs beyond reach on the
+  network are left out even when the straight line would reach.
+- **Boarding** (``siting.boarding_per_rural_town``): every unit of
+  ``siting.boarding_unit_kinds`` without an existing boarding school (``boarding``
+  column of the schools) needs one: the new-school options on candidate sites in the
+  unit are boarding-capable (planned with dormitories), and the model must build one of
+  them by the last period (:attr:`SitingProblem.boarding_units`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
+from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from planner.norms import Norms
 from planner.scenario import SitingSpec
 
-__all__ = ["SitingProblem", "build_problem", "default_periods", "nine_year_split"]
+if TYPE_CHECKING:  # networkx is only needed when a road network is given
+    import networkx as nx
+
+__all__ = [
+    "SitingProblem",
+    "build_problem",
+    "default_periods",
+    "network_distances",
+    "nine_year_split",
+]
 
 STAGES = ("primary", "junior")
 SITE_TYPES = {
@@ -66,12 +86,17 @@ class SitingProblem:
     radius : ndarray
         Norm service radius of each point (m).
     facilities : DataFrame
-        ``fac_id, stage, ref, kind, x, y`` — ref is the school_id or site_id.
+        ``fac_id, stage, ref, kind, x, y, unit_id, public, boarding`` — ref is the
+        school_id or site_id; ``public`` False for private schools (they neither block
+        nor are blocked by closest assignment); ``boarding`` True for existing boarding
+        schools. Missing columns default to public, non-boarding.
     cap0 : ndarray
         Capacity without any project, shape (facilities, periods).
     options : DataFrame
         ``opt_id, group, kind, ref, school_type, classes_primary, classes_junior,
-        seats_primary, seats_junior, cost, earliest_year``.
+        seats_primary, seats_junior, cost, earliest_year, unit_id, boarding`` —
+        ``boarding`` marks a boarding-capable option (a new school on a site in a unit
+        the boarding rule covers).
     adds : scipy.sparse.csr_matrix
         Seats an option adds to a facility, shape (facilities, options).
     dist : scipy.sparse.csr_matrix
@@ -79,6 +104,12 @@ class SitingProblem:
         (points, facilities); absent = not allowed.
     cells : GeoDataFrame
         The grid cells (point geometry for developments) for catchment polygons.
+    crs : object
+        The compute CRS.
+    boarding_units : list of str
+        Units that must get a boarding-capable school (an option with ``boarding``) by
+        the last period; empty when the boarding rule is off or every covered unit
+        already has an existing boarding school.
     """
 
     periods: np.ndarray
@@ -92,6 +123,7 @@ class SitingProblem:
     dist: sp.csr_matrix
     cells: gpd.GeoDataFrame
     crs: object = None
+    boarding_units: list[str] = field(default_factory=list)
 
     @property
     def n_pairs(self) -> int:
@@ -123,6 +155,19 @@ class SitingProblem:
                     )
         if len(self.options) == 0:
             out.append("no expansion or new-school option: the plan can only assign pupils")
+        if self.boarding_units:
+            capable = set(
+                self.options.loc[self.options["boarding"].astype(bool), "unit_id"]
+                if "boarding" in self.options
+                else []
+            )
+            lacking = [u for u in self.boarding_units if u not in capable]
+            if lacking:
+                out.append(
+                    f"boarding rule: {len(lacking)} unit(s) have no boarding school and no "
+                    f"candidate site that could hold one ({', '.join(map(str, lacking))}): "
+                    "the rule cannot be met there"
+                )
         return out
 
 
@@ -235,6 +280,7 @@ def build_problem(
     norms: Norms,
     spec: SitingSpec,
     periods: list[int],
+    network: nx.Graph | None = None,
 ) -> SitingProblem:
     """Build the siting arrays.
 
@@ -254,6 +300,15 @@ def build_problem(
         The scenario's siting assumptions.
     periods : list of int
         Years to plan for.
+    network : networkx.Graph, optional
+        Road network in the compute CRS: node attributes ``x``, ``y`` (m), edge
+        attribute ``length`` (m; the straight segment between its nodes when missing).
+        A ``DiGraph`` gives one-way streets. When given, distances are shortest paths
+        on it (:func:`network_distances`) instead of straight line × detour factor.
+
+    Returns
+    -------
+    SitingProblem
     """
     periods_a = np.asarray(periods, dtype="int64")
     P = len(periods_a)
@@ -340,6 +395,19 @@ def build_problem(
     sch = schools.set_index("school_id")
     fac_school = capw.reset_index()[["school_id", "stage"]]
     geom = sch.geometry.loc[fac_school["school_id"]]
+    ids = schools["school_id"].to_numpy()
+    s_unit = _unit_of(schools, units).set_axis(ids)
+    s_public = (
+        schools["public"].astype("boolean").fillna(True).to_numpy(bool)
+        if "public" in schools
+        else np.ones(len(schools), bool)
+    )
+    s_board = (
+        schools["boarding"].astype("boolean").fillna(False).to_numpy(bool)
+        if "boarding" in schools
+        else np.zeros(len(schools), bool)
+    )
+    s_public, s_board = pd.Series(s_public, index=ids), pd.Series(s_board, index=ids)
     fac = pd.DataFrame(
         {
             "stage": fac_school["stage"],
@@ -347,12 +415,17 @@ def build_problem(
             "kind": "existing",
             "x": geom.x.to_numpy(),
             "y": geom.y.to_numpy(),
+            "unit_id": s_unit.loc[fac_school["school_id"]].to_numpy(),
+            "public": s_public.loc[fac_school["school_id"]].to_numpy(bool),
+            "boarding": s_board.loc[fac_school["school_id"]].to_numpy(bool),
         }
     )
     cap0 = capw.to_numpy(float)
     site_rows = []
+    site_unit = None
     if sites is not None and len(sites):
         c = sites.geometry.representative_point()
+        site_unit = _unit_of(sites, units).set_axis(sites["site_id"].to_numpy())
         for stage in STAGES:
             site_rows.append(
                 pd.DataFrame(
@@ -362,6 +435,9 @@ def build_problem(
                         "kind": "site",
                         "x": c.x.to_numpy(),
                         "y": c.y.to_numpy(),
+                        "unit_id": site_unit.to_numpy(),
+                        "public": True,
+                        "boarding": False,
                     }
                 )
             )
@@ -468,6 +544,30 @@ def build_problem(
         )
     )
     options.insert(0, "opt_id", np.arange(len(options)))
+    # unit of each option's school or site; boarding-capable = a new school on a site in a
+    # unit the boarding rule covers (planned with dormitories)
+    unit_of_ref = pd.concat(
+        [s_unit, site_unit if site_unit is not None else pd.Series(dtype=object)]
+    )
+    unit_of_ref = unit_of_ref[~unit_of_ref.index.duplicated()]
+    options["unit_id"] = options["ref"].map(unit_of_ref).to_numpy()
+    kind_of_unit = units.set_index("unit_id")["kind"]
+    covered = options["unit_id"].map(kind_of_unit).isin(spec.boarding_unit_kinds)
+    options["boarding"] = (
+        bool(spec.boarding_per_rural_town) & (options["kind"] == "new") & covered
+    ).to_numpy(bool)
+    boarding_units: list[str] = []
+    if spec.boarding_per_rural_town:
+        need = units.loc[units["kind"].isin(spec.boarding_unit_kinds), "unit_id"]
+        last = int(periods_a.max())
+        opening = (
+            pd.to_numeric(schools["opening_year"], errors="coerce").to_numpy(float)
+            if "opening_year" in schools
+            else np.full(len(schools), np.nan)
+        )
+        open_by_last = np.isnan(opening) | (opening <= last)
+        has = set(s_unit[s_board.to_numpy() & open_by_last].dropna())
+        boarding_units = [u for u in need if u not in has]
     rows, cols, vals = [], [], []
     for stage in STAGES:
         seats = options[f"seats_{stage}"].to_numpy(float)
@@ -483,6 +583,37 @@ def build_problem(
     )
 
     # ---- reach ----------------------------------------------------------------------
+    if network is not None:
+        dist = network_distances(
+            network,
+            points[["x", "y"]].to_numpy(float),
+            fac[["x", "y"]].to_numpy(float),
+            radius * spec.reach_factor,
+            point_group=points["stage"].to_numpy(),
+            fac_group=fac["stage"].to_numpy(),
+        )
+    else:
+        dist = _straight_distances(points, fac, radius, spec)
+    return SitingProblem(
+        periods_a,
+        points,
+        demand,
+        radius,
+        fac,
+        cap0,
+        options,
+        adds.tocsr(),
+        dist,
+        cell_geoms,
+        units.crs,
+        boarding_units,
+    )
+
+
+def _straight_distances(
+    points: pd.DataFrame, fac: pd.DataFrame, radius: np.ndarray, spec: SitingSpec
+) -> sp.csr_matrix:
+    """Straight line × detour factor for the same-stage pairs within reach."""
     reach = radius * spec.reach_factor / spec.detour_factor  # straight-line limit
     dist_parts = []
     for stage in STAGES:
@@ -506,16 +637,123 @@ def build_problem(
     for part in dist_parts:
         dist = dist + part.tocsr()
     dist.sort_indices()
-    return SitingProblem(
-        periods_a,
-        points,
-        demand,
-        radius,
-        fac,
-        cap0,
-        options,
-        adds.tocsr(),
-        dist,
-        cell_geoms,
-        units.crs,
+    return dist
+
+
+def _unit_of(gdf: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+    """Unit of each row: its ``unit_id`` when given, else the unit holding its position."""
+    given = (
+        gdf["unit_id"].astype(object).reset_index(drop=True)
+        if "unit_id" in gdf
+        else pd.Series([None] * len(gdf), dtype=object)
     )
+    miss = given.isna().to_numpy()
+    if miss.any() and len(gdf):
+        pts = gpd.GeoDataFrame(
+            geometry=gdf.geometry.representative_point().to_numpy()[miss], crs=gdf.crs
+        )
+        hit = gpd.sjoin(pts, units[["unit_id", "geometry"]], predicate="within", how="left")
+        hit = hit[~hit.index.duplicated()]
+        given.iloc[np.flatnonzero(miss)] = hit["unit_id"].to_numpy()
+    return given
+
+
+def _graph_arrays(graph: nx.Graph) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Node coordinates and the weighted adjacency (shortest parallel edge) of a graph."""
+    nodes = pd.Index(list(graph.nodes))
+    xs = {k: v for k, v in graph.nodes(data="x") if v is not None}
+    ys = {k: v for k, v in graph.nodes(data="y") if v is not None}
+    if len(xs) < len(nodes) or len(ys) < len(nodes):
+        raise ValueError("every network node needs coordinates 'x' and 'y' in the compute CRS")
+    xy = np.column_stack([nodes.map(xs).to_numpy(float), nodes.map(ys).to_numpy(float)])
+    n = len(nodes)
+    e = list(graph.edges(data="length", default=np.nan))
+    if not e:
+        return xy, sp.csr_matrix((n, n))
+    ends = np.array([(a, b) for a, b, _ in e], dtype=object)
+    u = nodes.get_indexer(ends[:, 0])
+    v = nodes.get_indexer(ends[:, 1])
+    w = np.array([c for _, _, c in e], dtype=float)
+    w = np.where(np.isfinite(w), w, np.hypot(*(xy[u] - xy[v]).T))
+    if not graph.is_directed():
+        u, v, w = np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([w, w])
+    keep = u != v
+    u, v, w = u[keep], v[keep], w[keep]
+    # keep the shortest of parallel edges (a sparse constructor would add them up)
+    order = np.lexsort((w, v, u))
+    u, v, w = u[order], v[order], w[order]
+    first = np.ones(len(u), bool)
+    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    # a tiny floor keeps zero-length edges as edges (csgraph drops explicit zeros)
+    return xy, sp.csr_matrix((np.maximum(w[first], 1e-6), (u[first], v[first])), shape=(n, n))
+
+
+def network_distances(
+    graph: nx.Graph,
+    point_xy: np.ndarray,
+    fac_xy: np.ndarray,
+    limit: np.ndarray,
+    *,
+    point_group: np.ndarray | None = None,
+    fac_group: np.ndarray | None = None,
+    chunk_cells: int = 20_000_000,
+) -> sp.csr_matrix:
+    """Road distances of every point–facility pair within reach on a network.
+
+    Points and facilities are snapped to their nearest network node (``cKDTree``); the
+    distance of a pair is snap(point) + shortest path + snap(facility), computed with
+    :func:`scipy.sparse.csgraph.dijkstra` from the facilities' nodes (on the reversed
+    graph, so that one-way streets count in the pupil's direction), cut off at the
+    largest limit. Facilities are processed in chunks so that memory stays near
+    ``chunk_cells`` floats.
+
+    Parameters
+    ----------
+    graph : networkx.Graph or networkx.DiGraph
+        Node attributes ``x``, ``y`` (m, compute CRS); edge attribute ``length`` (m).
+    point_xy, fac_xy : ndarray
+        Coordinates, shapes (points, 2) and (facilities, 2).
+    limit : ndarray
+        Longest road distance each point may travel (m), shape (points,).
+    point_group, fac_group : ndarray, optional
+        Labels (the stage): only pairs with equal labels are kept.
+    chunk_cells : int
+        Size of the dense block computed at once.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Distances (m, + 1 mm so that none is zero) of the pairs within ``limit``,
+        shape (points, facilities).
+    """
+    n_p, n_f = len(point_xy), len(fac_xy)
+    limit = np.asarray(limit, float)
+    if n_p == 0 or n_f == 0 or graph.number_of_nodes() == 0:
+        return sp.csr_matrix((n_p, n_f))
+    xy, adj = _graph_arrays(graph)
+    tree = cKDTree(xy)
+    snap_p, node_p = tree.query(point_xy)
+    snap_f, node_f = tree.query(fac_xy)
+    rev = adj.T.tocsr() if graph.is_directed() else adj
+    if point_group is None or fac_group is None:
+        gp, gf = np.zeros(n_p, int), np.zeros(n_f, int)
+    else:
+        codes = pd.factorize(np.concatenate([point_group, fac_group]))[0]
+        gp, gf = codes[:n_p], codes[n_p:]
+    size = max(1, int(chunk_cells // max(len(xy), n_p)))
+    rows, cols, vals = [], [], []
+    cutoff = float(limit.max())
+    for start in range(0, n_f, size):  # one Dijkstra batch per chunk of facilities
+        fs = np.arange(start, min(start + size, n_f))
+        d = dijkstra(rev, directed=True, indices=node_f[fs], limit=cutoff)[:, node_p]
+        total = d + snap_p[None, :] + snap_f[fs][:, None]
+        ok = (total <= limit[None, :]) & (gf[fs][:, None] == gp[None, :])
+        fi, pi = np.nonzero(ok)
+        rows.append(pi)
+        cols.append(fs[fi])
+        vals.append(total[fi, pi] + 1e-3)
+    out = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_p, n_f)
+    )
+    out.sort_indices()
+    return out

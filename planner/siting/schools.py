@@ -10,6 +10,7 @@ polygons and the solver's proof (objective, bound, gap).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,9 @@ from planner.inputs import Inputs
 from planner.norms import Norms
 from planner.siting.plan import PlanResult, plan
 from planner.siting.problem import SitingProblem, build_problem, default_periods
+
+if TYPE_CHECKING:  # networkx is only needed when a road network is given
+    import networkx as nx
 
 __all__ = ["SitingOutcome", "site_schools"]
 
@@ -72,7 +76,12 @@ def _dev_seats(inputs: Inputs, norms: Norms, years: list[int]) -> pd.DataFrame |
 
 
 def site_schools(
-    inputs: Inputs, norms: Norms, needs: pd.DataFrame, school_capacity: pd.DataFrame
+    inputs: Inputs,
+    norms: Norms,
+    needs: pd.DataFrame,
+    school_capacity: pd.DataFrame,
+    *,
+    network: nx.Graph | None = None,
 ) -> SitingOutcome:
     """Plan new schools and expansions for a scenario.
 
@@ -86,6 +95,13 @@ def site_schools(
         The needs table of the run (``unit_id, stage, year, required_seats, capacity``).
     school_capacity : DataFrame
         From :func:`planner.supply.school_capacity`.
+    network : networkx.Graph, optional
+        Road network in the compute CRS (see
+        :func:`~planner.siting.problem.build_problem`); None = straight line × detour.
+
+    Returns
+    -------
+    SitingOutcome
     """
     sc = inputs.scenario
     spec = sc.siting
@@ -104,6 +120,7 @@ def site_schools(
         norms=norms,
         spec=spec,
         periods=periods,
+        network=network,
     )
     checks = problem.check()
     result = plan(
@@ -113,7 +130,15 @@ def site_schools(
         base_year=sc.base_year,
         time_limit=spec.time_limit_s,
         mip_gap=spec.mip_gap,
+        single_sourcing=spec.single_sourcing,
+        closest_assignment=spec.closest_assignment,
     )
+    if result.boarding_unmet:
+        checks = [
+            *checks,
+            "boarding rule not met after solving in "
+            f"{len(result.boarding_unmet)} unit(s): {', '.join(map(str, result.boarding_unmet))}",
+        ]
     out = SitingOutcome(problem, result)
     out.tables = _tables(inputs, needs, problem, result, checks, crs)
     out.catchments = _catchments(problem, result)
@@ -136,11 +161,14 @@ def _tables(inputs, needs, problem, result, checks, crs) -> dict[str, pd.DataFra
         rp = s.geometry.representative_point()
         xy.update({k: (g.x, g.y) for k, g in rp.items()})
     pr.insert(1, "name", pr["ref"].map(names))
-    pr.insert(2, "unit_id", pr["ref"].map(units_of))
+    unit = pr.pop("unit_id") if "unit_id" in pr else pd.Series(pd.NA, index=pr.index)
+    pr.insert(2, "unit_id", unit.fillna(pr["ref"].map(units_of)))
     pr["seats"] = pr["seats_primary"] + pr["seats_junior"]
     pr["lon"] = pr["ref"].map(lambda r: xy.get(r, (np.nan, np.nan))[0])
     pr["lat"] = pr["ref"].map(lambda r: xy.get(r, (np.nan, np.nan))[1])
     pr = pr.sort_values(["year", "kind", "ref"]).reset_index(drop=True)
+    if "boarding" in pr and not pr["boarding"].astype(bool).any():
+        pr = pr.drop(columns="boarding")  # shown only when the boarding rule built one
     un = (
         result.unserved.groupby(["unit_id", "stage", "year", "reason"], as_index=False)[
             "seats"
@@ -208,6 +236,9 @@ def _tables(inputs, needs, problem, result, checks, crs) -> dict[str, pd.DataFra
             }
         ]
     )
+    if problem.boarding_units:  # only when the boarding rule asks for new schools
+        summary["boarding_units_required"] = len(problem.boarding_units)
+        summary["boarding_units_unmet"] = len(result.boarding_unmet)
     return {
         "projects": pr,
         "unserved": un,
