@@ -175,6 +175,11 @@ crs = "GCJ-02"
 path = "sites.gpkg"
 layer = "sites"
 crs = "WGS84"
+
+[siting]
+# A quick plan for the demo (about 15 s of solving, proven within a few per cent: see
+# siting_summary.csv). For a plan draft give the solver 120 s or more.
+time_limit_s = 15
 """
 
 
