@@ -25,26 +25,12 @@ from planner.io.norms import load_norms
 from planner.scenario import SitingSpec
 from planner.siting.plan import plan
 from planner.siting.problem import (
+    OPTION_COLUMNS,
     SitingProblem,
     build_problem,
     network_distances,
     nine_year_split,
 )
-
-OPT_COLS = [
-    "group",
-    "kind",
-    "ref",
-    "school_type",
-    "classes_primary",
-    "classes_junior",
-    "seats_primary",
-    "seats_junior",
-    "cost",
-    "earliest_year",
-    "unit_id",
-    "boarding",
-]
 
 
 def fac(ref, x, cap=0.0, kind=None, public=True, unit="U"):
@@ -103,7 +89,7 @@ def toy(
         }
     )
     cap0 = np.repeat(f["cap"].to_numpy(float)[:, None], p, axis=1)
-    opts = pd.DataFrame(list(options), columns=OPT_COLS)
+    opts = pd.DataFrame(list(options), columns=OPTION_COLUMNS)
     opts.insert(0, "opt_id", np.arange(len(opts)))
     rows = pd.Index(f["ref"]).get_indexer(opts["ref"])
     adds = sp.csr_matrix(

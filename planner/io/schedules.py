@@ -90,45 +90,31 @@ def _numbers(
     raw: pd.DataFrame, file: str, header: str, problems: list[Problem], *, integer: bool, what: str
 ) -> np.ndarray:
     out = np.full(len(raw), np.nan)
+
+    def bad(row: int, message: str, hint: str, code: str) -> None:
+        problems.append(Problem(file, message, hint=hint, row=row, column=str(header), code=code))
+
     for i, v in enumerate(raw[header].tolist()):
         text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
-        row = i + 1
         if text == "":
-            problems.append(
-                Problem(
-                    file,
-                    f"{what} is empty",
-                    hint=f"fill in the {what}",
-                    row=row,
-                    column=str(header),
-                    code="missing_value",
-                )
-            )
+            bad(i + 1, f"{what} is empty", f"fill in the {what}", "missing_value")
             continue
         try:
             x = float(text)
         except ValueError:
-            problems.append(
-                Problem(
-                    file,
-                    f"'{text}' is not a number",
-                    hint=f"write the {what} as a plain number",
-                    row=row,
-                    column=str(header),
-                    code="not_numeric",
-                )
+            bad(
+                i + 1,
+                f"'{text}' is not a number",
+                f"write the {what} as a plain number",
+                "not_numeric",
             )
             continue
         if integer and x != int(x):
-            problems.append(
-                Problem(
-                    file,
-                    f"'{text}' is not a whole number",
-                    hint="give single years of age (0, 1, 2 …)",
-                    row=row,
-                    column=str(header),
-                    code="not_integer",
-                )
+            bad(
+                i + 1,
+                f"'{text}' is not a whole number",
+                "give single years of age (0, 1, 2 …)",
+                "not_integer",
             )
             continue
         out[i] = x

@@ -71,6 +71,23 @@ SITE_TYPES = {
 }
 
 
+#: columns of the options table (one row per expansion step or size option of a site)
+OPTION_COLUMNS = [
+    "group",
+    "kind",
+    "ref",
+    "school_type",
+    "classes_primary",
+    "classes_junior",
+    "seats_primary",
+    "seats_junior",
+    "cost",
+    "earliest_year",
+    "unit_id",
+    "boarding",
+]
+
+
 @dataclass
 class SitingProblem:
     """Arrays of one siting instance.
@@ -525,24 +542,7 @@ def build_problem(
                         }
                     )
                 )
-    options = (
-        pd.concat(opts, ignore_index=True)
-        if opts
-        else pd.DataFrame(
-            columns=[
-                "group",
-                "kind",
-                "ref",
-                "school_type",
-                "classes_primary",
-                "classes_junior",
-                "seats_primary",
-                "seats_junior",
-                "cost",
-                "earliest_year",
-            ]
-        )
-    )
+    options = pd.concat(opts, ignore_index=True) if opts else pd.DataFrame(columns=OPTION_COLUMNS)
     options.insert(0, "opt_id", np.arange(len(options)))
     # unit of each option's school or site; boarding-capable = a new school on a site in a
     # unit the boarding rule covers (planned with dormitories)
