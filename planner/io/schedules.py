@@ -121,6 +121,23 @@ def _numbers(
     return out
 
 
+def _negative_ages(
+    age: np.ndarray, file: str, header: str, hint: str, problems: list[Problem]
+) -> None:
+    """One problem per row whose age is below 0."""
+    for i in np.flatnonzero(age < 0):
+        problems.append(
+            Problem(
+                file,
+                f"age {age[i]:g} is negative",
+                hint=hint,
+                row=int(i) + 1,
+                column=str(header),
+                code="out_of_range",
+            )
+        )
+
+
 def _span(lo: int, hi: int) -> str:
     return f"age {lo}" if lo == hi else f"ages {lo}–{hi}"
 
@@ -209,17 +226,7 @@ def read_survival_table(path: str | Path, *, encoding: str | None = None) -> pd.
                     )
                 )
             sexes[i] = code
-    for i in np.flatnonzero(age < 0):
-        problems.append(
-            Problem(
-                file,
-                f"age {age[i]:g} is negative",
-                hint="ages start at 0",
-                row=int(i) + 1,
-                column=str(cols["age"]),
-                code="out_of_range",
-            )
-        )
+    _negative_ages(age, file, cols["age"], "ages start at 0", problems)
     for i in np.flatnonzero(~((surv > 0) & (surv <= 1)) & ~np.isnan(surv)):
         hint = (
             "give a probability between 0 and 1 (a percentage? divide by 100)"
@@ -292,17 +299,7 @@ def read_fertility_table(path: str | Path, *, encoding: str | None = None) -> pd
     problems: list[Problem] = []
     age = _numbers(df, file, cols["age"], problems, integer=True, what="age")
     asfr = _numbers(df, file, cols["asfr"], problems, integer=False, what="fertility rate")
-    for i in np.flatnonzero(age < 0):
-        problems.append(
-            Problem(
-                file,
-                f"age {age[i]:g} is negative",
-                hint="give women's ages (e.g. 15–49)",
-                row=int(i) + 1,
-                column=str(cols["age"]),
-                code="out_of_range",
-            )
-        )
+    _negative_ages(age, file, cols["age"], "give women's ages (e.g. 15–49)", problems)
     for i in np.flatnonzero((asfr < 0) | (asfr > 1)):
         hint = (
             "rates are births per woman per year (per 1000 women? divide by 1000)"

@@ -980,6 +980,21 @@ def _plan_from_open(
     return clients, facs, np.ones(len(clients)), served
 
 
+def _scored_plan(
+    inst: SitingInstance, is_open: np.ndarray
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, float]:
+    """The plan of an open set, clients to their cheapest open column, with its true cost.
+
+    Returns the open columns, the assignment table, the unserved share per client and the
+    objective (:func:`plan_cost`).
+    """
+    clients, facs, share, served = _plan_from_open(inst, is_open)
+    un_share = (~served).astype(float)
+    table = _table(inst, clients, facs, share)
+    open_cols = np.flatnonzero(is_open)
+    return open_cols, table, un_share, plan_cost(inst, open_cols, table, un_share)
+
+
 def _table(
     inst: SitingInstance, clients: np.ndarray, facs: np.ndarray, share: np.ndarray
 ) -> pd.DataFrame:
@@ -1086,12 +1101,7 @@ def extract(built: BuiltModel) -> SitingSolution:
     from_heur = False
     if heur is not None and heur.objective < objective - 1e-9 * max(1.0, abs(heur.objective)):
         # HiGHS returned nothing better than the warm start: report the heuristic plan
-        is_open = heur.open
-        clients, facs, share, served = _plan_from_open(inst, is_open)
-        un_share = (~served).astype(float)
-        table = _table(inst, clients, facs, share)
-        open_cols = np.flatnonzero(is_open)
-        objective = plan_cost(inst, open_cols, table, un_share)
+        open_cols, table, un_share, objective = _scored_plan(inst, heur.open)
         model_obj = objective
         from_heur = True
     if heur is not None and abs(heur.objective - objective) <= 1e-9 * max(1.0, abs(objective)):
@@ -1125,12 +1135,7 @@ def extract(built: BuiltModel) -> SitingSolution:
 def _extract_iterative(built: BuiltModel, status: str, nodes: int) -> SitingSolution:
     """The best plan of a level-refinement solve, with its proven bound."""
     inst, heur = built.instance, built.heuristic
-    is_open = built.incumbent_open
-    clients, facs, share, served = _plan_from_open(inst, is_open)
-    un_share = (~served).astype(float)
-    table = _table(inst, clients, facs, share)
-    open_cols = np.flatnonzero(is_open)
-    objective = plan_cost(inst, open_cols, table, un_share)
+    open_cols, table, un_share, objective = _scored_plan(inst, built.incumbent_open)
     bound = min(built.lower_bound, objective)
     gap = 0.0 if objective == bound else (objective - bound) / max(abs(objective), 1e-12)
     from_heur = heur is not None and abs(heur.objective - objective) <= 1e-9 * max(
