@@ -127,6 +127,7 @@ PROBLEM_CODES: dict[str, str] = {
     "years_out_of_order": "Years are not ascending within a unit (rows are sorted on load).",
     "year_gap": "A time series has missing years.",
     "bad_age_group": "An age group whose upper bound is below its lower bound.",
+    "age_gap": "A schedule table (survival, fertility) skips single years of age or does not start at 0.",
     "age_total_mismatch": "The age table does not add up to the population total.",
     "stage_mismatch": "A single-stage school with classes or pupils of the other stage.",
     "missing_stage_split": "A nine- or twelve-year school without per-stage classes and pupils.",

@@ -165,11 +165,17 @@ class ForecastSpec(_Strict):
         MAPE (horizons 1–5) on the scenario's own history.
     entry_years : int or None
         Recent years averaged for the birth-to-entry ratio (None: as ``gpr_years``).
-    births_method : "auto", "cohort" or "trend"
+    births_method : "auto", "cohort", "ratio" or "trend"
         How births after the base year are projected: ``"cohort"`` by cohort-component
-        projection of the population by age (needs ``population_by_age``), ``"trend"``
-        by the damped ETS trend of the births themselves; ``"auto"`` (default) uses the
-        cohort projection when an age table is given, else the trend.
+        projection of the population by age (needs ``population_by_age``), ``"ratio"``
+        by Hamilton–Perry (队列变动比率法): the population stepped forward with the
+        cohort-change ratios of the unit's last two age tables and births kept at the
+        launch year's child–woman ratio (so births follow the women aged 15–49;
+        ``tfr_multiplier`` scales the ratio; ``migration_multiplier`` must stay 1 and
+        the schedule tables are refused, as the ratios hold survival and migration
+        together), ``"trend"`` by the damped ETS trend of the births themselves;
+        ``"auto"`` (default) uses the cohort projection when an age table is given,
+        else the trend.
     survival_table : str or None
         CSV/XLSX file (relative to the scenario's folder) with columns ``sex, age,
         survival``: the probability of surviving from age *x* to *x + 1* (0 < p ≤ 1),
@@ -195,7 +201,7 @@ class ForecastSpec(_Strict):
     migration_multiplier: float = Field(default=1.0, ge=0, le=5)
     gpr_years: int | Literal["auto"] = "auto"
     entry_years: int | None = Field(default=None, ge=1, le=20)
-    births_method: Literal["auto", "cohort", "trend"] = "auto"
+    births_method: Literal["auto", "cohort", "ratio", "trend"] = "auto"
     survival_table: str | None = None
     fertility_table: str | None = None
     enrolment_control: dict[Literal["primary", "junior"], dict[int, float]] = Field(

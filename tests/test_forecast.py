@@ -308,3 +308,57 @@ def test_higher_tfr_multiplier_never_lowers_births(pop, later, m1, m2):
     b_lo = tiny_model(migration="residual", tfr_multiplier=lo).fit(two).project(3)[1]["births"]
     b_hi = tiny_model(migration="residual", tfr_multiplier=hi).fit(two).project(3)[1]["births"]
     assert (b_hi.to_numpy() >= b_lo.to_numpy() - 1e-9 * (1 + b_lo.abs().to_numpy())).all()
+
+
+def test_stock_flow_known_answer():
+    from planner.errors import NotFittedError, PlannerError
+    from planner.forecast import StockFlow
+
+    births = pd.DataFrame(
+        {"unit_id": "a", "year": range(2000, 2006), "value": [100, 110, 120, 130, 140, 150.0]}
+    )
+    # intake = births one year earlier × 0.9, the last one × 0.8
+    intake = pd.DataFrame(
+        {"unit_id": "a", "year": range(2001, 2005), "value": [90, 99, 108, 104.0]}
+    )
+    # pupils = retention × the last two intakes: 1.1, 1.05, then 1.2
+    totals = pd.DataFrame(
+        {
+            "unit_id": "a",
+            "year": [2002, 2003, 2004],
+            "value": [1.1 * (99 + 90), 1.05 * (108 + 99), 1.2 * (104 + 108)],
+        }
+    )
+    sf = StockFlow(duration=2, lag=1, next_lag_share=0.0, n_years=1, entry_years=1)
+    assert clone(sf).get_params() == sf.get_params()  # scikit-learn contract
+    with pytest.raises(NotFittedError):
+        sf.predict(1)
+    with pytest.raises(PlannerError, match="intake"):
+        StockFlow().fit(totals, births.loc[births["year"] <= 2004])
+    sf.fit(totals, births.loc[births["year"] <= 2004], intake=intake)
+    assert sf.retention_["retention"].tolist() == pytest.approx([1.2])
+    p = sf.predict(2).set_index("year")["forecast"]
+    # 2005: intake 0.8 × 140 = 112, stock 112 + 104; 2006: 0.8 × 150 = 120 needs births 2005,
+    # unknown at the origin → NaN
+    assert p[2005] == pytest.approx(1.2 * (112 + 104))
+    assert np.isnan(p[2006])
+    # with n_years = 2 the retention is the mean of the last two ratios
+    sf2 = StockFlow(duration=2, lag=1, next_lag_share=0.0, n_years=2).fit(
+        totals, births.loc[births["year"] <= 2004], intake=intake
+    )
+    assert sf2.retention_["retention"].tolist() == pytest.approx([(1.05 + 1.2) / 2])
+    # a missing intake year inside the window is births × the unit's entry ratio
+    b = pd.concat([pd.DataFrame({"unit_id": ["a"], "year": [1999], "value": [90.0]}), births])
+    e = pd.DataFrame(
+        {"unit_id": "a", "year": [2000, 2001, 2002, 2004], "value": [81, 90, 99, 104.0]}
+    )
+    y = pd.DataFrame(
+        {"unit_id": "a", "year": [2002, 2003, 2004], "value": [1.1 * (81 + 90 + 99), 300, 310.0]}
+    )
+    sf3 = StockFlow(duration=3, lag=1, next_lag_share=0.0).fit(
+        y, b.loc[b["year"] <= 2004], intake=e
+    )
+    assert sf3.retention_["retention"].tolist() == pytest.approx([1.1])  # 2003–2004 not observable
+    q = sf3.predict(1).set_index("year")["forecast"]
+    # 2005 = 1.1 × (E2005 + E2004 + E2003), E2005 = 0.8 × 140, E2003 = 0.8 × 120 (gap)
+    assert q[2005] == pytest.approx(1.1 * (0.8 * 140 + 104 + 0.8 * 120))

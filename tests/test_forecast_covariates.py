@@ -241,3 +241,61 @@ def test_scenario_survival_table_lowers_projected_births(tmp_path):
     )
     bt = projected_births(Inputs(t, inputs.tables, inputs.report, inputs.compute_crs), 2030)
     assert len(bt[bt["source"] == "projected"]) > 0
+
+
+def _with_forecast(city, **keys: str):
+    path = city.write()
+    extra = "".join(f'{k} = "{v}"\n' for k, v in keys.items())
+    path.write_text(path.read_text(encoding="utf-8") + "\n[forecast]\n" + extra, encoding="utf-8")
+    return path
+
+
+def test_schedule_problems_are_collected_into_the_report(city):
+    from planner.errors import ValidationFailed
+    from planner.io.schedules import check_survival_table
+    from tests.conftest import load
+
+    ages = "\n".join(f"T,{a},0.99" for a in range(6))
+    bad = ages.replace("T,2,0.99", "T,2,99").replace("T,4,0.99", "T,4,")
+    (city.root / "life.csv").write_text(f"sex,age,survival\n{bad}\nT,6,0.5\n", encoding="utf-8")
+    table, problems = check_survival_table(city.root / "life.csv")
+    assert table is None
+    assert [(p.row, p.column, p.code) for p in problems] == [
+        (5, "survival", "missing_value"),
+        (3, "survival", "out_of_range"),
+    ]
+    sc = _with_forecast(city, survival_table="life.csv")
+    # default mode: an unusable table is refused, every problem listed with its row
+    with pytest.raises(InputError) as e:
+        load(sc)
+    msg = str(e.value)
+    assert "2 error(s) make the schedule table(s) unusable" in msg
+    assert "life.csv, row 3, column 'survival': survival 99 is outside (0, 1]" in msg
+    assert "divide by 100" in msg
+    assert "life.csv, row 5, column 'survival': survival probability is empty" in msg
+    # strict mode: the validation report refuses with both rows among the errors
+    with pytest.raises(ValidationFailed) as e:
+        load(sc, strict=True)
+    rows = {(p.row, p.code) for p in e.value.problems if p.file.endswith("life.csv")}
+    assert rows == {(3, "out_of_range"), (5, "missing_value")}
+
+
+def test_schedule_warnings_keep_the_table(city):
+    from tests.conftest import load
+
+    ages = "\n".join(f"{a},0.2" for a in range(15, 35))
+    # age 20 repeated with the same rate: a warning, one row kept; TFR 4.0: implausible
+    (city.root / "asfr.csv").write_text(f"age,asfr\n{ages}\n20,0.2\n", encoding="utf-8")
+    inputs = load(_with_forecast(city, fertility_table="asfr.csv"), strict=True)
+    fert = inputs.schedules["fertility"]
+    assert list(fert["age"]) == list(range(15, 35)) and fert["asfr"].sum() == pytest.approx(4.0)
+    mine = [p for p in inputs.report.problems if p.file.endswith("asfr.csv")]
+    assert {(p.severity, p.code, p.row) for p in mine} == {
+        ("warning", "duplicate_id", 21),
+        ("warning", "out_of_range", None),
+    }
+    assert any("total fertility rate of 4.00" in p.message for p in mine)
+    # a gap is an error of its own code
+    (city.root / "asfr.csv").write_text("age,asfr\n15,0.01\n17,0.01\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 2, column 'age': ages jump from 15 to 17"):
+        load(_with_forecast(city, fertility_table="asfr.csv"))

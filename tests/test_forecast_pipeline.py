@@ -134,3 +134,90 @@ def test_enrolment_control_total_is_met_and_joins_the_observed_year(demo):
     bad = api.variant(sc, forecast__enrolment_control={"junior": {sc.base_year: 1000}})
     with pytest.raises(ScenarioError, match="not after the base year"):
         enrolment_forecast(Inputs(bad, inputs.tables, inputs.report, inputs.compute_crs))
+
+
+# ---- births_method = "ratio" (Hamilton–Perry) ------------------------------------------
+
+
+def _hp_table() -> pd.DataFrame:
+    """Two units, single ages 0–60 (60+ open), censuses 2015 and 2020, both sexes."""
+    rows = []
+    for unit, before, after in (("A", 100.0, 110.0), ("B", 100.0, 90.0)):
+        for sex in ("M", "F"):
+            for age in range(61):
+                p15 = 200.0 if (unit == "A" and 5 <= age <= 9) else before
+                p20 = 2.2 * before if (unit == "A" and 10 <= age <= 14) else after
+                hi = None if age == 60 else age
+                rows.append((unit, 2015, sex, age, hi, p15))
+                rows.append((unit, 2020, sex, age, hi, p20))
+    return pd.DataFrame(rows, columns=["unit_id", "year", "sex", "age_lo", "age_hi", "value"])
+
+
+def test_ratio_births_known_answer():
+    from planner.forecast.pipeline import ratio_births
+
+    births = pd.DataFrame({"unit_id": ["A", "B"], "year": [2020, 2020], "value": [200.0, 50.0]})
+    out = ratio_births(_hp_table(), births, years=range(2021, 2031), open_age=60)
+    b = out.set_index(["unit_id", "year"])["value"]
+    # A: CCR = 1.1 at every age (220 / 200 for the cohort aged 5–9 in 2015); women 15–49:
+    # 2020: 35 × 110 = 3850; 2025: survivors of ages 10–44 in 2020 = 1.1 × (5 × 220 + 30 × 110)
+    w20, w25 = 35 * 110.0, 1.1 * (5 * 220.0 + 30 * 110.0)
+    assert b[("A", 2025)] == pytest.approx(200.0 * w25 / w20)
+    # between the steps: log-linear in the women
+    assert b[("A", 2022)] == pytest.approx(200.0 * (w25 / w20) ** (2 / 5))
+    # B: CCR = 0.9; women 15–49 fall by 0.9 per five years (children 0–4 in 2025 come from
+    # the child–woman ratios and are 10 and more years from age 15)
+    assert b[("B", 2025)] == pytest.approx(50.0 * 0.9)
+    assert b[("B", 2030)] == pytest.approx(50.0 * 0.81)
+    half = ratio_births(_hp_table(), births, years=[2025], open_age=60, tfr_multiplier=0.5)
+    assert half["value"].to_numpy() == pytest.approx([0.5 * b[("A", 2025)], 0.5 * b[("B", 2025)]])
+
+
+def test_ratio_births_needs_two_age_tables():
+    from planner.errors import ScenarioError
+    from planner.forecast.pipeline import ratio_births
+
+    one = _hp_table().query("year == 2020 or unit_id == 'A'")
+    births = pd.DataFrame({"unit_id": ["A"], "year": [2020], "value": [200.0]})
+    with pytest.raises(ScenarioError, match=r"two age tables.*unit\(s\) B"):
+        ratio_births(one, births, years=[2025], open_age=60)
+
+
+def test_ratio_method_runs_on_the_demo(demo):
+    from planner.errors import ScenarioError
+    from planner.inputs import Inputs
+
+    sc, inputs = demo
+    assert sc.forecast.births_method == "auto"  # the demo's default is unchanged
+
+    def with_(**kw):
+        v = api.variant(sc, **kw)
+        return Inputs(v, inputs.tables, inputs.report, inputs.compute_crs, inputs.files)
+
+    ratio = with_(forecast__births_method="ratio")
+    b = projected_births(ratio, sc.horizon - 6)
+    proj = b[b["source"] == "projected"]
+    assert proj["year"].min() == sc.base_year + 1 and proj["year"].max() == sc.horizon - 6
+    assert (proj["value"] > 0).all() and proj["value"].notna().all()
+    cohort = projected_births(inputs, sc.horizon - 6)
+    assert not np.allclose(
+        proj["value"].to_numpy(), cohort[cohort["source"] == "projected"]["value"].to_numpy()
+    )
+    low = projected_births(
+        with_(forecast__births_method="ratio", forecast__tfr_multiplier=0.7), sc.horizon - 6
+    )
+    assert low[low["source"] == "projected"]["value"].to_numpy() == pytest.approx(
+        0.7 * proj["value"].to_numpy()
+    )
+    fc, details = enrolment_forecast(ratio)
+    assert set(fc["year"]) == set(range(sc.base_year, sc.horizon + 1))
+    assert (fc["p10"] <= fc["p50"] + 1e-9).all() and (fc["p50"] <= fc["p90"] + 1e-9).all()
+    assert details["births"]["value"].notna().all()
+    with pytest.raises(ScenarioError, match=r"forecast\.migration_multiplier"):
+        projected_births(
+            with_(forecast__births_method="ratio", forecast__migration_multiplier=0.5), 2030
+        )
+    with pytest.raises(ScenarioError, match=r"forecast\.fertility_table"):
+        projected_births(
+            with_(forecast__births_method="ratio", forecast__fertility_table="f.csv"), 2030
+        )

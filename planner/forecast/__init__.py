@@ -26,7 +26,7 @@ from planner.forecast.baselines import (
 )
 from planner.forecast.cohort import CohortComponent, HamiltonPerry, regroup, residual_migration
 from planner.forecast.covariates import RatioRegressor, age_structure_features, cohort_ratio
-from planner.forecast.entry import BirthToEntry, GradeProgression
+from planner.forecast.entry import BirthToEntry, GradeProgression, StockFlow
 from planner.forecast.schedules import (
     WPP2024_CHINA_TFR,
     asfr_from_table,
@@ -50,6 +50,7 @@ __all__ = [
     "LinearTrend",
     "RatioRegressor",
     "StatsForecaster",
+    "StockFlow",
     "WPP2024_CHINA_TFR",
     "add_intervals",
     "age_structure_features",

@@ -1,6 +1,10 @@
 """School-entry and grade-progression forecasters (入学与升级预测).
 
 * :class:`BirthToEntry` — grade-1 intake of year *t* = births(*t − lag*) × entry ratio.
+* :class:`StockFlow` — a stage total from its last intakes (存量—流量法): pupils of
+  year *t* = retention ratio × the intakes of the last ``duration`` years, intakes after
+  the last observed one from births × the entry ratio; for yearbooks that give only
+  new entrants (招生数) and pupils (在校生数), not grades.
 * :class:`GradeProgression` — the cohort-progression (grade progression ratio, GPR)
   method used by school planners: pupils of grade *g* in year *t* become grade *g + 1*
   in year *t + 1* at the (recently observed) GPR; grade 1 comes from births, grade 7
@@ -18,9 +22,9 @@ import pandas as pd
 
 from planner.errors import PlannerError
 from planner.forecast._base import Forecaster, as_long, horizons_list, weighted_recent
-from planner.forecast.baselines import ConstantRatio
+from planner.forecast.baselines import ConstantRatio, lagged_driver
 
-__all__ = ["BirthToEntry", "GradeProgression"]
+__all__ = ["BirthToEntry", "GradeProgression", "StockFlow"]
 
 
 class BirthToEntry(ConstantRatio):
@@ -63,6 +67,110 @@ class BirthToEntry(ConstantRatio):
         if s > 0:
             out[int(self.lag) + 1] = s
         return out
+
+
+class StockFlow(Forecaster):
+    """Stage total from the last intakes (存量—流量法, 在校生 = 留存比 × 近年招生之和).
+
+    ``y(t) = R · Σ_{j=0}^{d−1} E(t − j)`` with *E* the intake (new entrants, 招生数) and
+    *d* = ``duration`` (6 for primary). *R* (retention ratio: repeaters, drop-outs,
+    transfers in and out) is the mean of the last ``n_years`` observed ratios. Intakes
+    after the last observed one are births × the entry ratio
+    (:class:`BirthToEntry` with ``lag``, ``next_lag_share``, ``entry_years``), so a
+    forecast *h* years ahead (*h* < *d*) still counts *d − h* observed intakes.
+
+    Parameters
+    ----------
+    duration : int
+        Years of the stage (6 primary, 3 junior).
+    n_years : int
+        Recent retention ratios averaged (1 = the last one).
+    lag, next_lag_share : int, float
+        Birth-to-entry lag and the share of births of ``lag + 1`` years earlier.
+    entry_years : int
+        Recent entry ratios averaged.
+
+    Notes
+    -----
+    ``fit(y, X, intake=E)``: ``y`` the stage totals, ``X`` the births, ``intake`` the
+    new entrants (all ``unit_id, year, value``). Fitted attributes: ``retention_``
+    (``unit_id, retention``), ``entry_`` (the fitted :class:`BirthToEntry`),
+    ``intake_``, ``origin_``.
+    """
+
+    def __init__(
+        self,
+        *,
+        duration: int = 6,
+        n_years: int = 1,
+        lag: int = 6,
+        next_lag_share: float = 1 / 3,
+        entry_years: int = 1,
+    ) -> None:
+        self.duration = duration
+        self.n_years = n_years
+        self.lag = lag
+        self.next_lag_share = next_lag_share
+        self.entry_years = entry_years
+
+    def fit(
+        self, y: pd.DataFrame, X: pd.DataFrame | None = None, *, intake: pd.DataFrame | None = None
+    ) -> StockFlow:
+        """Estimate the entry and retention ratios from totals, births and intakes."""
+        if X is None or intake is None:
+            raise PlannerError(
+                "StockFlow.fit needs the births X and the intake (new entrants), "
+                "each unit_id, year, value."
+            )
+        yl = as_long(y, name="y")
+        e = as_long(intake, name="intake")
+        e = e.loc[e["year"] <= int(yl["year"].max())]
+        self.entry_ = BirthToEntry(
+            lag=self.lag, next_lag_share=self.next_lag_share, n_years=self.entry_years
+        ).fit(e, X)
+        self.intake_ = e
+        stock = self._stock(e)
+        tot = yl.pivot(index="year", columns="unit_id", values="value")
+        ratio = (tot / stock.reindex(index=tot.index, columns=tot.columns)).where(lambda r: r > 0)
+        # the mean of each unit's last n observed ratios
+        recent = ratio.apply(lambda c: c.dropna().tail(int(self.n_years)).mean())
+        self.retention_ = pd.DataFrame(
+            {"unit_id": recent.index, "retention": recent.to_numpy(dtype=float)}
+        )
+        self.origin_ = int(yl["year"].max())
+        return self
+
+    def _stock(self, intake: pd.DataFrame) -> pd.DataFrame:
+        wide = intake.pivot(index="year", columns="unit_id", values="value").sort_index()
+        wide = wide.reindex(range(int(wide.index.min()), int(wide.index.max()) + 1))
+        return wide.rolling(int(self.duration), min_periods=int(self.duration)).sum()
+
+    def predict(self, horizons: int | Iterable[int] = 1) -> pd.DataFrame:
+        """``unit_id, origin, horizon, year, forecast``.
+
+        Intakes not observed — after the last observed year, or missing years in
+        between — are births × the unit's entry ratio (NaN where the births are unknown).
+        """
+        self._check_fitted()
+        hs = horizons_list(horizons)
+        first = int(self.intake_["year"].min())
+        years = range(first, self.origin_ + max(hs) + 1)
+        drv = lagged_driver(self.entry_.X_, self.entry_.lag_weights_, years=years)
+        est = drv.merge(self.entry_.ratio_[["unit_id", "ratio"]], on="unit_id", how="inner")
+        est = est.assign(value=est["driver"] * est["ratio"])
+        wide_est = est.pivot(index="year", columns="unit_id", values="value")
+        wide_obs = self.intake_.pivot(index="year", columns="unit_id", values="value")
+        filled = wide_obs.reindex(index=years).combine_first(wide_est).sort_index()
+        stock = filled.rolling(int(self.duration), min_periods=int(self.duration)).sum()
+        target = [self.origin_ + h for h in hs]
+        st = stock.reindex(target).rename_axis(index="year", columns="unit_id")
+        out = st.stack(future_stack=True).rename("stock").reset_index()
+        out = out.merge(self.retention_, on="unit_id", how="inner")
+        out["forecast"] = out["stock"] * out["retention"]
+        out.insert(1, "origin", self.origin_)
+        out.insert(2, "horizon", out["year"] - self.origin_)
+        cols = ["unit_id", "origin", "horizon", "year", "forecast"]
+        return out[cols].sort_values(["unit_id", "horizon"], ignore_index=True)
 
 
 class GradeProgression(Forecaster):

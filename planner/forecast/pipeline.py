@@ -8,8 +8,11 @@ For every unit, from the base year to the horizon:
    residual method from the two age tables, scenario multipliers for fertility and
    migration). Survival and fertility come from the scenario's ``survival_table`` and
    ``fertility_table`` when given (a given fertility table sets the level: no
-   calibration). Without an age table (or with ``births_method = "trend"``): the
-   births' damped ETS trend.
+   calibration). With ``births_method = "ratio"``: Hamilton–Perry — the population
+   stepped forward with the cohort-change ratios of the unit's last two age tables,
+   births from the child–woman ratio of the launch year (:func:`ratio_births`).
+   Without an age table (or with ``births_method = "trend"``): the births' damped ETS
+   trend.
 2. **Enrolment by grade** with :class:`~planner.forecast.GradeProgression`: grade 1 from
    births six years earlier × the entry ratio, grades 2–6 and 8–9 by grade progression
    ratios, grade 7 from grade 6 × the transition ratio — all from the unit's recent
@@ -31,7 +34,7 @@ import pandas as pd
 from planner.errors import ScenarioError
 from planner.forecast.backtest import empirical_intervals, score
 from planner.forecast.baselines import LastValue, LinearTrend
-from planner.forecast.cohort import CohortComponent
+from planner.forecast.cohort import CohortComponent, HamiltonPerry
 from planner.forecast.entry import GradeProgression
 from planner.forecast.schedules import asfr_from_table, survival_from_table
 from planner.forecast.stats import StatsForecaster
@@ -41,6 +44,7 @@ __all__ = [
     "enrolment_backtest",
     "enrolment_forecast",
     "projected_births",
+    "ratio_births",
     "unit_enrolment",
 ]
 
@@ -74,16 +78,26 @@ def projected_births(
     if steps <= 0:
         return b.assign(source="observed")
     has_ages = "population_by_age" in inputs and len(inputs["population_by_age"]) > 0
-    if f.births_method == "cohort" and not has_ages:
+    if f.births_method in ("cohort", "ratio") and not has_ages:
         raise ScenarioError(
-            "forecast.births_method = 'cohort' needs a population_by_age input; declare one "
-            "in [inputs] or use births_method = 'trend' (or 'auto')."
+            f"forecast.births_method = '{f.births_method}' needs a population_by_age input; "
+            "declare one in [inputs] or use births_method = 'trend' (or 'auto')."
         )
     if has_ages and f.births_method != "trend":
         pop = inputs["population_by_age"].rename(columns={"population": "value"})
         pop = pop.loc[pop["sex"].isin(SEX_CODES) & (pop["year"] <= sc.base_year)].copy()
         pop["sex"] = pop["sex"].map(SEX_CODES)
         open_age = int(pop["age_lo"].max())
+    if has_ages and f.births_method == "ratio":
+        _check_ratio_scenario(f, sched)
+        fut = ratio_births(
+            pop,
+            b,
+            years=range(sc.base_year + 1, last_year + 1),
+            open_age=open_age,
+            tfr_multiplier=f.tfr_multiplier,
+        )
+    elif has_ages and f.births_method != "trend":
         surv_table = sched.get("survival")
         fert_table = sched.get("fertility")
         cc = CohortComponent(
@@ -113,6 +127,118 @@ def projected_births(
     return pd.concat(
         [b.assign(source="observed"), fut.assign(source="projected")], ignore_index=True
     )
+
+
+def _check_ratio_scenario(f, sched: dict) -> None:
+    """Refuse scenario keys that have no meaning for Hamilton–Perry births."""
+    if f.migration_multiplier != 1.0:
+        raise ScenarioError(
+            f"forecast.migration_multiplier = {f.migration_multiplier:g} cannot apply with "
+            "births_method = 'ratio': cohort-change ratios hold survival and migration "
+            "together. Set migration_multiplier = 1, or use births_method = 'cohort' for a "
+            "migration scenario."
+        )
+    for key, table in (("survival_table", "survival"), ("fertility_table", "fertility")):
+        if getattr(f, key) or sched.get(table) is not None:
+            raise ScenarioError(
+                f"forecast.{key} is not used by births_method = 'ratio' (cohort-change and "
+                "child–woman ratios replace the schedules); remove it or use "
+                "births_method = 'cohort'."
+            )
+
+
+def ratio_births(
+    population: pd.DataFrame,
+    births: pd.DataFrame,
+    *,
+    years: range | list[int],
+    open_age: int,
+    tfr_multiplier: float = 1.0,
+) -> pd.DataFrame:
+    """Births projected by the Hamilton–Perry method (队列变动比率法, 妇女儿童比).
+
+    Per unit, :class:`~planner.forecast.HamiltonPerry` (single ages, ``interval`` = the
+    years between the unit's last two age tables *t₀* < *t₁*) steps the population
+    forward from *t₁* by cohort-change ratios ``P_{x}(t₁) / P_{x−k}(t₀)``. Births of
+    year *y* keep the launch year's single-year child–woman ratio:
+
+    ``B(y) = m · κ · CWR₀ · W(y)``, with ``CWR₀ = P₀(t₁) / W(t₁)`` (children aged 0 per
+    woman aged 15–49), ``κ = B(t₁) / P₀(t₁)`` (observed births per counted child aged 0,
+    which absorbs infant deaths and the under-count of infants; 1 when the births of
+    *t₁* are not observed), ``W(y)`` the women aged 15–49 projected by the ratios
+    (log-linear between the projection steps) and ``m = tfr_multiplier``. In short,
+    ``B(y) = m · B(t₁) · W(y) / W(t₁)``: births follow the number of women of
+    childbearing age.
+
+    Parameters
+    ----------
+    population : DataFrame
+        ``unit_id, year, sex (M/F), age_lo, age_hi, value`` by single year of age, at
+        least two years per unit.
+    births : DataFrame
+        Observed births ``unit_id, year, value``.
+    years : sequence of int
+        Calendar years to project (after *t₁*).
+    open_age : int
+        Start of the open age group.
+    tfr_multiplier : float
+        Scenario multiplier of the child–woman ratio.
+
+    Returns
+    -------
+    DataFrame
+        ``unit_id, year, value`` (projected births).
+
+    Raises
+    ------
+    ScenarioError
+        A unit has a single age table.
+    """
+    years = np.asarray(list(years), dtype="int64")
+    n_years = population.groupby("unit_id")["year"].nunique()
+    single = sorted(map(str, n_years.index[n_years < 2]))
+    if single:
+        raise ScenarioError(
+            f"births_method = 'ratio' needs two age tables per unit (population_by_age); "
+            f"unit(s) {', '.join(single[:10])} have one. Add the earlier table (e.g. the "
+            "previous census) or use births_method = 'cohort'."
+        )
+    last2 = population.groupby("unit_id")["year"].agg(lambda y: tuple(sorted(set(y))[-2:]))
+    parts = []
+    for (t0, t1), units in last2.groupby(last2):
+        pop = population.loc[
+            population["unit_id"].isin(units.index) & population["year"].isin((t0, t1))
+        ]
+        k = int(t1 - t0)
+        hp = HamiltonPerry(interval=k, width=1, open_age=open_age, women_ages=(15, 49)).fit(pop)
+        steps = max(1, int(np.ceil((years.max() - t1) / k)))
+        proj = hp.predict(steps)
+        base = hp.base_.assign(horizon=0).rename(columns={"value": "forecast"})
+        allp = pd.concat([base, proj], ignore_index=True)
+        women = allp.loc[(allp["sex"] == "F") & allp["age_lo"].between(15, 49)]
+        w = women.groupby(["unit_id", "horizon"])["forecast"].sum().unstack("horizon")
+        p0 = base.loc[base["age_lo"] == 0].groupby("unit_id")["forecast"].sum()
+        b1 = births.loc[births["year"] == t1].groupby("unit_id")["value"].sum()
+        kappa = (b1 / p0.where(p0 > 0)).reindex(w.index).fillna(1.0)
+        cwr0 = (p0.reindex(w.index) / w[0].where(w[0] > 0)).fillna(0.0)
+        # W(y): log-linear between the step ends t1, t1 + k, …
+        h = np.asarray(w.columns, dtype=float)
+        logw = np.log(np.maximum(w.to_numpy(dtype=float), 1e-9))
+        pos = np.clip((years - t1) / k, 0, len(h) - 1)
+        lo = np.minimum(np.floor(pos).astype(int), len(h) - 2)
+        frac = pos - lo
+        wy = np.exp(logw[:, lo] * (1 - frac) + logw[:, lo + 1] * frac)
+        level = (float(tfr_multiplier) * kappa * cwr0).to_numpy()[:, None]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "unit_id": np.repeat(w.index.to_numpy(), len(years)),
+                    "year": np.tile(years, len(w)),
+                    "value": (level * wy).ravel(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True).sort_values(["unit_id", "year"], ignore_index=True)
 
 
 #: candidate averaging windows for ``gpr_years = "auto"``

@@ -13,7 +13,7 @@ from planner.io import crs as crsmod
 from planner.io.canonical import canonicalise, table_specs
 from planner.io.checks import cross_check
 from planner.io.readers import read_raw_table
-from planner.io.schedules import read_scenario_schedules
+from planner.io.schedules import check_scenario_schedules, schedule_error
 from planner.io.schema import load_schema
 from planner.scenario import Scenario
 
@@ -39,7 +39,11 @@ def load_inputs(
 
     Every problem is collected before anything fails. By default problems are
     reported as warnings and the inputs are returned; in strict mode any error
-    raises :class:`~planner.errors.ValidationFailed` listing all of them.
+    raises :class:`~planner.errors.ValidationFailed` listing all of them. The
+    scenario's schedule tables (``forecast.survival_table`` / ``fertility_table``) are
+    checked the same way, but one with an error cannot be used by the projection: it
+    raises :class:`~planner.errors.InputError` listing every schedule problem, also
+    without strict mode.
 
     Parameters
     ----------
@@ -89,9 +93,15 @@ def load_inputs(
         tables[name] = (
             t.sort_values(sort, kind="stable").drop(columns="_row").reset_index(drop=True)
         )
+    # the schedule tables of [forecast] (survival, fertility): problems go to the report
+    schedules, sched_problems = check_scenario_schedules(scenario)
+    report.extend(sched_problems)
     compute = _compute_crs(scenario, tables, report)
-    inputs = Inputs(scenario, tables, report, compute, files, read_scenario_schedules(scenario))
+    inputs = Inputs(scenario, tables, report, compute, files, schedules)
     report.raise_if_errors(strict)
+    if any(p.severity == "error" for p in sched_problems):
+        # a schedule with an error cannot be used: refuse even without strict mode
+        raise schedule_error(sched_problems)
     return inputs
 
 

@@ -12,13 +12,19 @@ Two small CSV (or XLSX) tables a scenario may name in ``[forecast]``:
   per year at each single age (≥ 0), ages contiguous (e.g. 15–49).
 
 Every problem is reported with the file, the data row (1-based, header excluded), the
-column and what to do; reading stops with :class:`planner.errors.InputError` listing
-them. The tables returned are plain DataFrames for
-:mod:`planner.forecast.schedules`.
+column and what to do. :func:`check_survival_table`, :func:`check_fertility_table` and
+:func:`check_scenario_schedules` collect *all* problems of a table without raising;
+:func:`planner.io.load.load_inputs` puts them into the validation report like those of
+any other input (warnings by default, refused in strict mode). A table with an error
+(a bad value, a missing or repeated age) cannot be used by the projection: loading then
+stops with :class:`planner.errors.InputError` listing every problem of the tables. The
+``read_*`` functions raise at once in that case. The tables returned are plain
+DataFrames for :mod:`planner.forecast.schedules`.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +33,15 @@ import pandas as pd
 from planner.errors import InputError, Problem, closest
 from planner.io.readers import TABLE_SUFFIXES, read_raw_table
 
-__all__ = ["read_fertility_table", "read_scenario_schedules", "read_survival_table"]
+__all__ = [
+    "check_fertility_table",
+    "check_scenario_schedules",
+    "check_survival_table",
+    "read_fertility_table",
+    "read_scenario_schedules",
+    "read_survival_table",
+    "schedule_error",
+]
 
 SEX_ALIASES = {
     "m": "M",
@@ -42,31 +56,64 @@ SEX_ALIASES = {
     "合计": "T",
 }
 #: problems listed in one error message at most
-MAX_LISTED = 10
+MAX_LISTED = 50
+#: total fertility rates (Σ asfr) outside this range are flagged as implausible
+TFR_PLAUSIBLE = (0.3, 3.0)
 
 
-def _read(path: str | Path, encoding: str | None) -> pd.DataFrame:
+def _read(
+    path: str | Path, encoding: str | None, label: str | None
+) -> tuple[pd.DataFrame | None, str, list[Problem]]:
+    """The raw frame (None when unreadable), the file label and the reading problems."""
     path = Path(path)
+    file = label or str(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
-        raise InputError(
-            f"{path}: a schedule table must be a CSV or XLSX file, not '{path.suffix}'."
+        return (
+            None,
+            file,
+            [
+                Problem(
+                    file,
+                    f"a schedule table must be a CSV or XLSX file, not '{path.suffix}'",
+                    hint="save the table as CSV (UTF-8) or XLSX",
+                    code="unreadable_file",
+                )
+            ],
         )
-    return read_raw_table(path, encoding=encoding)
+    try:
+        raw = read_raw_table(path, encoding=encoding, label=file)
+    except InputError as exc:
+        msg = str(exc).removeprefix(f"{file}: ")
+        return None, file, [Problem(file, msg, code="unreadable_file")]
+    return raw.frame, raw.file, list(raw.problems)
 
 
-def _fail(file: str, problems: list[Problem]) -> None:
-    if problems:
-        shown = "\n".join(f"  {p}" for p in problems[:MAX_LISTED])
-        more = f"\n  … and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
-        raise InputError(
-            f"{file}: {len(problems)} problem(s) in the schedule table:\n{shown}{more}"
-        )
+def schedule_error(problems: list[Problem]) -> InputError:
+    """The error refusing unusable schedule tables, listing every problem (errors first)."""
+    rank = {"error": 0, "warning": 1, "info": 2}
+    shown = sorted(problems, key=lambda p: (rank[p.severity], p.file, p.row or 0))
+    files = ", ".join(dict.fromkeys(p.file for p in problems if p.severity == "error"))
+    n_err = sum(p.severity == "error" for p in problems)
+    lines = "\n".join(f"  {p}" for p in shown[:MAX_LISTED])
+    more = f"\n  … and {len(shown) - MAX_LISTED} more" if len(shown) > MAX_LISTED else ""
+    return InputError(
+        f"{files}: {n_err} error(s) make the schedule table(s) unusable "
+        f"({len(problems)} problem(s) in all):\n{lines}{more}\n"
+        "Fix them, or remove the table from [forecast] to use the default schedule."
+    )
 
 
-def _columns(raw: pd.DataFrame, file: str, needed: tuple[str, ...], optional=()) -> dict[str, str]:
-    """Map canonical column → file header (case and spaces ignored); missing ones reported."""
+def _fail(problems: list[Problem]) -> None:
+    if any(p.severity == "error" for p in problems):
+        raise schedule_error(problems)
+
+
+def _columns(
+    raw: pd.DataFrame, file: str, needed: tuple[str, ...], problems: list[Problem], optional=()
+) -> dict[str, str] | None:
+    """Map canonical column → file header (case and spaces ignored); None if one is missing."""
     heads = {str(c).strip().lower(): c for c in raw.columns}
-    found, problems = {}, []
+    found, n = {}, len(problems)
     for col in needed + tuple(optional):
         if col in heads:
             found[col] = heads[col]
@@ -82,8 +129,7 @@ def _columns(raw: pd.DataFrame, file: str, needed: tuple[str, ...], optional=())
                     code="missing_column",
                 )
             )
-    _fail(file, problems)
-    return found
+    return found if len(problems) == n else None
 
 
 def _numbers(
@@ -145,6 +191,7 @@ def _span(lo: int, hi: int) -> str:
 def _contiguous(
     ages: pd.Series,
     rows: pd.Series,
+    values: pd.Series,
     file: str,
     column: str,
     label: str,
@@ -163,18 +210,23 @@ def _contiguous(
                 hint="add the rows for the younger ages",
                 row=int(r[0]),
                 column=column,
+                code="age_gap",
             )
         )
+    v = values.to_numpy()[order]
     for k in range(1, len(a)):
         if a[k] == a[k - 1]:
+            same = v[k] == v[k - 1]
             problems.append(
                 Problem(
                     file,
-                    f"age {int(a[k])}{label} appears twice (also row {int(r[k - 1])})",
+                    f"age {int(a[k])}{label} appears twice (also row {int(r[k - 1])})"
+                    + (" with the same value; the repeat is ignored" if same else ""),
                     hint="keep one row per age",
                     row=int(r[k]),
                     column=column,
                     code="duplicate_id",
+                    severity="warning" if same else "error",
                 )
             )
         elif a[k] != a[k - 1] + 1:
@@ -185,47 +237,59 @@ def _contiguous(
                     hint=f"add the rows for {_span(int(a[k - 1]) + 1, int(a[k]) - 1)} (single years, no gaps)",
                     row=int(r[k]),
                     column=column,
+                    code="age_gap",
                 )
             )
 
 
-def read_survival_table(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
-    """Read and check a survival table (``sex, age, survival``).
+def check_survival_table(
+    path: str | Path, *, encoding: str | None = None, label: str | None = None
+) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read a survival table (``sex, age, survival``) and collect every problem in it.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV or XLSX file.
+    encoding : str, optional
+        Text encoding of a CSV (detected when not given).
+    label : str, optional
+        How to name the file in messages (default: ``path``).
 
     Returns
     -------
-    DataFrame
-        ``sex`` (``M``/``F``/``T``), ``age`` (int), ``survival`` (float), sorted.
-
-    Raises
-    ------
-    InputError
-        The file cannot be read, or has problems (each named by file, row and column).
+    table : DataFrame or None
+        ``sex`` (``M``/``F``/``T``), ``age`` (int), ``survival`` (float), sorted; None
+        when an error-level problem makes it unusable.
+    problems : list of Problem
+        Every problem found (file, 1-based data row, column, what to do); warnings (a
+        row repeated with the same value) leave the table usable.
     """
-    raw = _read(path, encoding)
-    file, df = raw.file, raw.frame
-    cols = _columns(df, file, ("age", "survival"), optional=("sex",))
-    problems: list[Problem] = []
+    df, file, problems = _read(path, encoding, label)
+    if df is None:
+        return None, problems
+    cols = _columns(df, file, ("age", "survival"), problems, optional=("sex",))
+    if cols is None:
+        return None, problems
     age = _numbers(df, file, cols["age"], problems, integer=True, what="age")
     surv = _numbers(
         df, file, cols["survival"], problems, integer=False, what="survival probability"
     )
     sexes = np.full(len(df), "T", dtype=object)
     if "sex" in cols:
-        for i, v in enumerate(df[cols["sex"]].tolist()):
-            code = SEX_ALIASES.get(str(v).strip().lower())
-            if code is None:
-                problems.append(
-                    Problem(
-                        file,
-                        f"sex '{v}' is not M, F or T",
-                        hint="write M (male), F (female) or T (both sexes)",
-                        row=i + 1,
-                        column=str(cols["sex"]),
-                        code="bad_category",
-                    )
+        codes = df[cols["sex"]].astype(str).str.strip().str.lower().map(SEX_ALIASES)
+        for i in np.flatnonzero(codes.isna().to_numpy()):
+            problems.append(
+                Problem(
+                    file,
+                    f"sex '{df[cols['sex']].iloc[i]}' is not M, F or T",
+                    hint="write M (male), F (female) or T (both sexes)",
+                    row=int(i) + 1,
+                    column=str(cols["sex"]),
+                    code="bad_category",
                 )
-            sexes[i] = code
+            )
+        sexes = codes.to_numpy(dtype=object)
     _negative_ages(age, file, cols["age"], "ages start at 0", problems)
     for i in np.flatnonzero(~((surv > 0) & (surv <= 1)) & ~np.isnan(surv)):
         hint = (
@@ -259,14 +323,23 @@ def read_survival_table(path: str | Path, *, encoding: str | None = None) -> pd.
             )
         )
     for sex, g in aged.groupby("sex", sort=True):
-        label = f" of sex {sex}" if "sex" in cols else ""
-        _contiguous(g["age"], g["row"], file, str(cols["age"]), label, problems, from_zero=True)
+        label_ = f" of sex {sex}" if "sex" in cols else ""
+        _contiguous(
+            g["age"],
+            g["row"],
+            g["survival"],
+            file,
+            str(cols["age"]),
+            label_,
+            problems,
+            from_zero=True,
+        )
         last = g.loc[g["age"].idxmax()]
         if last["survival"] >= 1:  # NaN (reported above) compares False
             problems.append(
                 Problem(
                     file,
-                    f"the last age ({int(last['age'])}){label} is the open age group and has survival 1",
+                    f"the last age ({int(last['age'])}){label_} is the open age group and has survival 1",
                     hint="give the yearly survival within the open group (< 1), e.g. 0.85 at 100+",
                     row=int(last["row"]),
                     column=str(cols["survival"]),
@@ -275,28 +348,44 @@ def read_survival_table(path: str | Path, *, encoding: str | None = None) -> pd.
             )
     if not len(good) and not problems:
         problems.append(Problem(file, "the table has no rows", hint="add one row per sex and age"))
-    _fail(file, problems)
-    res = good.drop(columns="row").astype({"age": "int64", "survival": float})
-    return res.sort_values(["sex", "age"]).reset_index(drop=True)
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    res = good.drop(columns="row").drop_duplicates(["sex", "age"])
+    res = res.astype({"age": "int64", "survival": float})
+    return res.sort_values(["sex", "age"]).reset_index(drop=True), problems
 
 
-def read_fertility_table(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
-    """Read and check a fertility table (``age, asfr``, births per woman per year).
+def check_fertility_table(
+    path: str | Path, *, encoding: str | None = None, label: str | None = None
+) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read a fertility table (``age, asfr``, births per woman per year); collect every problem.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV or XLSX file.
+    encoding : str, optional
+        Text encoding of a CSV (detected when not given).
+    label : str, optional
+        How to name the file in messages (default: ``path``).
 
     Returns
     -------
-    DataFrame
-        ``age`` (int), ``asfr`` (float), sorted by age.
-
-    Raises
-    ------
-    InputError
-        The file cannot be read, or has problems (each named by file, row and column).
+    table : DataFrame or None
+        ``age`` (int), ``asfr`` (float), sorted by age; None when an error-level problem
+        makes it unusable.
+    problems : list of Problem
+        Every problem found. Warnings leave the table usable: a row repeated with the
+        same value, or a total fertility rate (Σ asfr) outside 0.3–3.0 (总和生育率;
+        China's has been 1.0–1.8 since 2000 — rates per 1000 women, or a five-year
+        group's rate given for each single age?).
     """
-    raw = _read(path, encoding)
-    file, df = raw.file, raw.frame
-    cols = _columns(df, file, ("age", "asfr"))
-    problems: list[Problem] = []
+    df, file, problems = _read(path, encoding, label)
+    if df is None:
+        return None, problems
+    cols = _columns(df, file, ("age", "asfr"), problems)
+    if cols is None:
+        return None, problems
     age = _numbers(df, file, cols["age"], problems, integer=True, what="age")
     asfr = _numbers(df, file, cols["asfr"], problems, integer=False, what="fertility rate")
     _negative_ages(age, file, cols["age"], "give women's ages (e.g. 15–49)", problems)
@@ -318,28 +407,109 @@ def read_fertility_table(path: str | Path, *, encoding: str | None = None) -> pd
         )
     out = pd.DataFrame({"age": age, "asfr": asfr, "row": np.arange(1, len(df) + 1)})
     aged = out.dropna(subset=["age"])
-    _contiguous(aged["age"], aged["row"], file, str(cols["age"]), "", problems, from_zero=False)
+    _contiguous(
+        aged["age"],
+        aged["row"],
+        aged["asfr"],
+        file,
+        str(cols["age"]),
+        "",
+        problems,
+        from_zero=False,
+    )
     out = out.dropna()
     if not len(out) and not problems:
         problems.append(Problem(file, "the table has no rows", hint="add one row per age"))
-    _fail(file, problems)
-    res = out.drop(columns="row").astype({"age": "int64", "asfr": float})
-    return res.sort_values("age").reset_index(drop=True)
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    res = out.drop(columns="row").drop_duplicates("age").astype({"age": "int64", "asfr": float})
+    tfr = float(res["asfr"].sum())
+    lo, hi = TFR_PLAUSIBLE
+    if not lo <= tfr <= hi:
+        problems.append(
+            Problem(
+                file,
+                f"the rates add up to a total fertility rate of {tfr:.2f}, outside {lo}–{hi}",
+                hint="check the rates: births per woman per year at each single age "
+                "(China's TFR has been 1.0–1.8 since 2000)",
+                column=str(cols["asfr"]),
+                code="out_of_range",
+                severity="warning",
+            )
+        )
+    return res.sort_values("age").reset_index(drop=True), problems
+
+
+def read_survival_table(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
+    """Read and check a survival table (``sex, age, survival``); see :func:`check_survival_table`.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, or has errors (every problem listed by file, row and column).
+    """
+    table, problems = check_survival_table(path, encoding=encoding)
+    _fail(problems)
+    return table
+
+
+def read_fertility_table(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
+    """Read and check a fertility table (``age, asfr``); see :func:`check_fertility_table`.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, or has errors (every problem listed by file, row and column).
+    """
+    table, problems = check_fertility_table(path, encoding=encoding)
+    _fail(problems)
+    return table
+
+
+def _label(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # other drive on Windows
+        return str(path)
+
+
+def check_scenario_schedules(scenario) -> tuple[dict[str, pd.DataFrame | None], list[Problem]]:
+    """The tables a scenario names in ``[forecast]`` and every problem found in them.
+
+    Paths are relative to the scenario file's folder; each file is checked by
+    :func:`check_survival_table` / :func:`check_fertility_table`.
+
+    Returns
+    -------
+    tables : dict
+        ``survival`` and ``fertility``: the table, or None (not named: the default
+        schedule; or unusable: see the problems).
+    problems : list of Problem
+        Every problem of both tables (nothing is raised).
+    """
+    f = scenario.forecast
+    out: dict[str, pd.DataFrame | None] = {"survival": None, "fertility": None}
+    problems: list[Problem] = []
+    for key, name, checker in (
+        ("survival", f.survival_table, check_survival_table),
+        ("fertility", f.fertility_table, check_fertility_table),
+    ):
+        if name:
+            p = Path(name)
+            p = p if p.is_absolute() else Path(scenario.base_dir) / p
+            out[key], found = checker(p, label=_label(p))
+            problems += found
+    return out, problems
 
 
 def read_scenario_schedules(scenario) -> dict[str, pd.DataFrame | None]:
     """The tables a scenario names in ``[forecast]`` (``survival``, ``fertility``; None = default).
 
-    Paths are relative to the scenario file's folder; each file is read and checked by
-    :func:`read_survival_table` / :func:`read_fertility_table`.
+    Raises
+    ------
+    InputError
+        A named table is unusable; the message lists every problem of both tables.
     """
-    f = scenario.forecast
-    out: dict[str, pd.DataFrame | None] = {"survival": None, "fertility": None}
-    for key, name, reader in (
-        ("survival", f.survival_table, read_survival_table),
-        ("fertility", f.fertility_table, read_fertility_table),
-    ):
-        if name:
-            p = Path(name)
-            out[key] = reader(p if p.is_absolute() else Path(scenario.base_dir) / p)
-    return out
+    tables, problems = check_scenario_schedules(scenario)
+    _fail(problems)
+    return tables
