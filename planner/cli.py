@@ -213,6 +213,12 @@ def _print_summary(sc: Scenario, result) -> None:
             f"{ss['cost_yuan'] / 1e8:,.2f} 亿元; solver {ss['status']}, gap {ss['gap']:.3%}, "
             f"{ss['solve_seconds']:.0f} s"
         )
+        if ss.get("distances") == "road":
+            console.print(
+                f"distances along the road network; {ss['points_snapped_far']} demand points and "
+                f"{ss['facilities_snapped_far']} school/site points are more than "
+                f"{ss['snap_tolerance_m']:.0f} m from it"
+            )
         t2 = Table(title="seat gap before → after the plan")
         t2.add_column("stage")
         t2.add_column("year", justify="right")

@@ -62,9 +62,10 @@ def render_schema(schema: dict[str, Any]) -> str:
         if name == "values":
             continue
         ids = t["id"] if isinstance(t["id"], str) else " + ".join(t["id"])
+        id_text = f"`{ids}`" if ids else "none (rows are named by feature number)"
         out.append(f"## `{name}` — {t.get('zh', '')}\n")
         out.append(f"{t.get('description', '')}\n")
-        out.append(f"Geometry: **{t.get('geometry', 'none')}**. Id: `{ids}`.\n")
+        out.append(f"Geometry: **{t.get('geometry', 'none')}**. Id: {id_text}.\n")
         out.append("| column | type | required | unit | 中文 | accepted headers |")
         out.append("|---|---|---|---|---|---|")
         for c in t["columns"]:

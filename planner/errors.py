@@ -137,6 +137,10 @@ PROBLEM_CODES: dict[str, str] = {
     "existing_opens_later": "A school marked existing with an opening year after the base year.",
     "grade_stage_mismatch": "An enrolment grade the school's stage does not teach.",
     "development_in_past": "A housing development completed by the base year (double counting?).",
+    "roads_empty": "The road network has no usable line; siting falls back to straight line × detour_factor.",
+    "road_disconnected": "A piece of the road network is not connected to the rest (a missing "
+    "junction vertex?); left out when no school or site is near it.",
+    "far_from_road": "A school or candidate site lies farther from every road than the snapping tolerance (500 m).",
     "problem": "Unclassified problem.",
 }
 

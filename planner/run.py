@@ -9,7 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -27,7 +29,17 @@ from planner.inputs import Inputs
 from planner.norms import Norms
 from planner.supply import capacity_by_unit, school_capacity
 
-__all__ = ["RunResult", "compute", "demand_table", "grade_class_sizes", "room_checks"]
+if TYPE_CHECKING:  # networkx is only needed when a road network is given
+    import networkx as nx
+
+__all__ = [
+    "RunResult",
+    "compute",
+    "demand_table",
+    "grade_class_sizes",
+    "road_network",
+    "room_checks",
+]
 
 
 @dataclass
@@ -200,7 +212,9 @@ def compute(
     siting : bool
         Also plan new schools and expansions (``planner run`` does when the scenario's
         ``siting.enabled``); adds ``projects``, ``unserved``, ``gaps_after``,
-        ``siting_summary``, ``siting_checks`` and the ``catchments`` layer.
+        ``siting_summary``, ``siting_checks`` and the ``catchments`` layer. With a
+        ``roads`` input, distances are measured along the roads
+        (:func:`road_network`).
     on_step : callable, optional
         Called with each step's name (progress display).
 
@@ -297,12 +311,52 @@ def compute(
         from planner.siting.schools import site_schools
 
         t = step("siting")
-        outcome = site_schools(inputs, norms, result.tables["needs"], cap_school)
+        outcome = site_schools(
+            inputs, norms, result.tables["needs"], cap_school, network=road_network(inputs)
+        )
         result.tables.update(outcome.tables)
         if outcome.catchments is not None:
             result.layers["catchments"] = outcome.catchments
         result.timings["siting"] = time.perf_counter() - t
     return result
+
+
+def road_network(inputs: Inputs) -> nx.Graph | None:
+    """The scenario's road network as a graph in the compute CRS (None without roads).
+
+    Built once per run from the validated ``roads`` input: pieces not connected to the
+    longest one and farther than :data:`~planner.io.roads.SNAP_TOLERANCE_M` from every
+    school and candidate site are left out (:func:`~planner.io.roads.network_lines`),
+    vertices are added every :data:`~planner.io.roads.VERTEX_SPACING_M` so that points
+    snap near their foot on the road, and ``oneway`` lines are one-way.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        Validated inputs; ``roads`` optional.
+
+    Returns
+    -------
+    networkx.Graph or networkx.DiGraph or None
+        None when the scenario has no roads or none of them is a usable line (siting
+        then uses straight line × ``detour_factor``).
+    """
+    from planner.io.roads import VERTEX_SPACING_M, network_lines, roads_graph
+
+    if "roads" not in inputs:
+        return None
+    roads = inputs.projected("roads")
+    roads = roads[roads.geometry.notna() & ~roads.geometry.is_empty]
+    if not len(roads):
+        return None
+    anchors = [
+        inputs.projected(name).geometry.representative_point()
+        for name in ("schools", "sites")
+        if name in inputs
+    ]
+    crs = roads.crs
+    lines = network_lines(roads, pd.concat(anchors) if anchors else gpd.GeoSeries([], crs=crs))
+    return roads_graph(lines, oneway="oneway", max_segment_m=VERTEX_SPACING_M)
 
 
 def needs_wide(needs: pd.DataFrame, stage: str, value: str = "seat_gap") -> pd.DataFrame:

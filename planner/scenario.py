@@ -37,6 +37,7 @@ INPUT_NAMES = (
     "enrolment",
     "developments",
     "sites",
+    "roads",
 )
 
 
@@ -75,7 +76,11 @@ class InputSpec(_Strict):
 
 
 class InputsSpec(_Strict):
-    """The inputs of a scenario. Units, population and schools are required."""
+    """The inputs of a scenario. Units, population and schools are required.
+
+    ``roads`` (optional): road centrelines (道路中心线); when given, siting measures
+    distances along them instead of straight line × ``siting.detour_factor``.
+    """
 
     units: InputSpec
     population: InputSpec
@@ -85,6 +90,7 @@ class InputsSpec(_Strict):
     enrolment: InputSpec | None = None
     developments: InputSpec | None = None
     sites: InputSpec | None = None
+    roads: InputSpec | None = None
 
     def items(self) -> list[tuple[str, InputSpec]]:
         """(name, spec) for every declared input, in load order."""

@@ -625,6 +625,8 @@ def _build_geometry(
         wrong = ~empty & ~gtype.isin(["Polygon", "MultiPolygon"])
     elif want == "point":
         wrong = ~empty & ~gtype.isin(["Point"])
+    elif want == "line":
+        wrong = ~empty & ~gtype.isin(["LineString", "MultiLineString"])
     else:
         wrong = ~empty & ~gtype.isin(["Point", "Polygon", "MultiPolygon"])
     rep.report(
@@ -704,7 +706,8 @@ def canonicalise(
     table : DataFrame or GeoDataFrame
         Canonical columns in schema order (geometry in WGS84 for spatial inputs) and a
         ``_row`` column with the source row number (used by cross-table checks).
-        Rows without an id are dropped (and reported).
+        Rows without an id are dropped (and reported); a table without an id
+        (``id = []`` in the schema, e.g. roads) keeps every row.
     problems : list of Problem
         Everything found, in file order.
     """
@@ -713,7 +716,7 @@ def canonicalise(
     frame = raw.frame
     gis = raw.geometry is not None
     rows = np.arange(len(frame)) + (1 if gis else 2)
-    id_col = spec.id[0]
+    id_col = spec.id[0] if spec.id else None  # no id (roads): rows are feature numbers
     ids = _as_text(frame[mapping[id_col]]) if id_col in mapping else None
     rep = RowReporter(raw.file, rows, ids)
     out: dict[str, pd.Series] = {}
@@ -752,7 +755,7 @@ def canonicalise(
     table["_row"] = rows
     # duplicate ids
     id_cols = [c for c in spec.id if c in mapping]
-    if len(id_cols) == len(spec.id):
+    if spec.id and len(id_cols) == len(spec.id):
         key = table[list(spec.id)]
         dup = key.duplicated(keep=False) & key.notna().all(axis=1)
         if dup.any():
@@ -781,9 +784,12 @@ def canonicalise(
             )
     geom = _build_geometry(raw, spec, table, crs, rep)
     problems.extend(rep.problems)
-    keep = (
-        table[spec.id[0]].notna() if spec.id[0] in mapping else pd.Series(False, index=table.index)
-    )
+    if not spec.id:
+        keep = pd.Series(True, index=table.index)
+    elif spec.id[0] in mapping:
+        keep = table[spec.id[0]].notna()
+    else:
+        keep = pd.Series(False, index=table.index)
     table = table.drop(columns=[c for c in ("lon", "lat") if c in table.columns])
     if spec.geometry != "none":
         if geom is None:

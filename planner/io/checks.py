@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from planner.errors import Problem
 from planner.io.canonical import RowReporter
@@ -193,6 +194,10 @@ def cross_check(
             severity="warning",
         )
         problems += rep.problems
+
+    roads = out.get("roads")
+    if roads is not None:
+        problems += _check_roads(roads, out, files)
     return out, problems
 
 
@@ -443,3 +448,104 @@ def _check_enrolment(
     )
     probs += _check_years(key, file, "_k", base_year, "enrolment")
     return probs
+
+
+def _check_roads(
+    roads: gpd.GeoDataFrame, tables: Mapping[str, pd.DataFrame], files: Mapping[str, str]
+) -> list[Problem]:
+    """The road network: usable at all, connected, near the schools and sites.
+
+    Pieces not connected to the longest one are reported at their first row (those
+    farther than :data:`~planner.io.roads.SNAP_TOLERANCE_M` from every school and site
+    are left out of the run's network); schools and sites farther than that from every
+    road are reported at their own rows.
+    """
+    from planner.io.crs import choose_compute_crs
+    from planner.io.roads import SNAP_TOLERANCE_M, anchored_pieces, road_pieces
+
+    file = files["roads"]
+    usable = (roads.geometry.notna() & ~roads.geometry.is_empty).to_numpy()
+    if not usable.any():
+        return [
+            Problem(
+                file,
+                "the road network has no usable line (道路中心线)",
+                "supply the road centrelines as lines (GeoPackage / Shapefile / GeoJSON) with "
+                "a coordinate system; meanwhile siting uses straight line × detour_factor",
+                column="geometry",
+                code="roads_empty",
+            )
+        ]
+    units = tables.get("units")
+    ref = units if units is not None and units.geometry.notna().any() else roads[usable]
+    metric = choose_compute_crs(ref.geometry.dropna().representative_point().x.to_numpy())
+    lines = roads[usable].to_crs(metric)
+    anchors = {
+        name: tables[name].geometry.representative_point().to_crs(metric)
+        for name in ("schools", "sites")
+        if name in tables and isinstance(tables[name], gpd.GeoDataFrame)
+    }
+    pts = pd.concat(list(anchors.values())) if anchors else gpd.GeoSeries([], crs=metric)
+    pieces = road_pieces(lines)
+    near = anchored_pieces(pieces, pts)
+    rows = lines["_row"].to_numpy()[pieces["pos"].to_numpy()]
+    per = (
+        pd.DataFrame({"piece": pieces["piece"].to_numpy(), "row": rows})
+        .groupby("piece")["row"]
+        .agg(first="min", lines="nunique")
+    )
+    per["km"] = pieces.groupby("piece")["piece_m"].first() / 1000.0
+    per = per.loc[per.index > 0]
+    info = dict(
+        zip(
+            per["first"].astype(int),
+            zip(per["lines"].astype(int), per["km"], near[per.index.to_numpy()], strict=True),
+            strict=True,
+        )
+    )
+    rep = _reporter(file, roads, None)
+
+    def _piece(p: int) -> str:
+        n, km, kept = info[int(roads["_row"].iloc[p])]
+        return (
+            f"a piece of the road network ({n} line(s), {km:.2f} km, first at this row) is not "
+            "connected to the rest"
+            + (
+                "; schools or sites near it are reached only from blocks on this piece"
+                if kept
+                else f"; no school or site within {SNAP_TOLERANCE_M:.0f} m: left out of the network"
+            )
+        )
+
+    rep.report(
+        roads["_row"].isin(list(info)).to_numpy(),
+        "geometry",
+        _piece,
+        "connect it where it meets another road (lines must share a vertex at the junction: "
+        "snap the ends in GIS), or delete it if it is not a road",
+        "road_disconnected",
+        severity="warning",
+    )
+    problems = rep.problems
+    tree = shapely.STRtree(lines.geometry.to_numpy())
+    ids = {"schools": "school_id", "sites": "site_id"}
+    for name, p in anchors.items():
+        ok = (p.notna() & ~p.is_empty).to_numpy()
+        dist = np.full(len(p), np.nan)
+        if ok.any():
+            (idx, _), d = tree.query_nearest(p.to_numpy()[ok], return_distance=True)
+            dist[np.flatnonzero(ok)[idx]] = d
+        rep = _reporter(files[name], tables[name], ids[name])
+        rep.report(
+            np.nan_to_num(dist) > SNAP_TOLERANCE_M,
+            "geometry",
+            lambda i, dist=dist: (
+                f"{dist[i]:,.0f} m from the nearest road (more than {SNAP_TOLERANCE_M:.0f} m)"
+            ),
+            "check its location, or add its access road to the roads file; its road "
+            "distances begin with a straight leg of that length",
+            "far_from_road",
+            severity="warning",
+        )
+        problems += rep.problems
+    return problems

@@ -74,6 +74,11 @@ __all__ = [
 
 #: formulation names accepted by :func:`build_model`
 FORMULATIONS = ("auto", "radius", "assignment")
+#: ``solve(formulation="auto")`` uses the Lagrangian method
+#: (:mod:`planner.siting.lagrange`) for capacitated split-demand instances from this
+#: many stored pairs on: above it HiGHS may not even finish the root LP of the strong
+#: assignment formulation within minutes
+LAGRANGIAN_MIN_PAIRS = 200_000
 #: ``levels="auto"`` refines the radius levels iteratively from this many stored pairs
 ITERATIVE_MIN_PAIRS = 1_000
 #: levels kept beyond each client's cost in the heuristic plan in the first round
@@ -213,6 +218,9 @@ class SitingSolution:
         True when the returned plan is the heuristic's (the MILP did not improve it).
     nodes : int
         Branch-and-bound nodes.
+    lagrangian : LagrangianResult or None
+        Formulation ``"lagrangian"`` only: the multipliers, subgradient steps and
+        polishing windows of :func:`planner.siting.lagrange.solve_lagrangian`.
     """
 
     open: np.ndarray
@@ -231,6 +239,7 @@ class SitingSolution:
     heuristic_objective: float | None = None
     from_heuristic: bool = False
     nodes: int = 0
+    lagrangian: object | None = None
 
     def assignment_matrix(self, n: int, m: int) -> sp.csr_matrix:
         """Shares as a sparse ``n × m`` matrix."""
@@ -1178,8 +1187,11 @@ def solve(
     ----------
     instance : SitingInstance
         The instance.
-    formulation : {"auto", "radius", "assignment"}
-        See :func:`build_model`.
+    formulation : {"auto", "radius", "assignment", "lagrangian"}
+        See :func:`build_model`; ``"lagrangian"`` solves by Lagrangian relaxation and
+        local search (:func:`planner.siting.lagrange.solve_lagrangian`: capacitated or
+        not, split demand, no p, no budget). ``"auto"`` takes it for capacitated
+        instances with at least :data:`LAGRANGIAN_MIN_PAIRS` pairs when it applies.
     time_limit : float, optional
         HiGHS time limit in seconds (the best plan found is returned, with its gap).
     mip_rel_gap : float
@@ -1203,6 +1215,21 @@ def solve(
     SolverError
         With a diagnosis when the instance is infeasible or no plan was found in time.
     """
+    if formulation == "lagrangian" or (
+        formulation == "auto"
+        and not instance.uncapacitated
+        and instance.cost.nnz >= LAGRANGIAN_MIN_PAIRS
+    ):
+        from planner.siting.lagrange import applicable, solve_lagrangian
+
+        why = applicable(instance)
+        if why is None:
+            return solve_lagrangian(
+                instance, time_limit=time_limit, mip_rel_gap=mip_rel_gap, threads=threads, log=log
+            )
+        if formulation == "lagrangian":
+            raise SolverError(f"the Lagrangian method cannot solve this instance: {why}")
+        formulation = "assignment"
     heur_s = 20.0 if time_limit is None else max(0.1, min(20.0, 0.2 * time_limit))
     built = build_model(
         instance, formulation, warm_start=warm_start, heuristic_seconds=heur_s, levels=levels

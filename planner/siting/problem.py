@@ -59,6 +59,7 @@ __all__ = [
     "build_problem",
     "default_periods",
     "network_distances",
+    "snap_distances",
     "nine_year_split",
 ]
 
@@ -658,14 +659,42 @@ def _unit_of(gdf: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
     return given
 
 
-def _graph_arrays(graph: nx.Graph) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Node coordinates and the weighted adjacency (shortest parallel edge) of a graph."""
+def _node_xy(graph: nx.Graph) -> tuple[pd.Index, np.ndarray]:
+    """The nodes of a graph and their coordinates, shape (nodes, 2)."""
     nodes = pd.Index(list(graph.nodes))
     xs = {k: v for k, v in graph.nodes(data="x") if v is not None}
     ys = {k: v for k, v in graph.nodes(data="y") if v is not None}
     if len(xs) < len(nodes) or len(ys) < len(nodes):
         raise ValueError("every network node needs coordinates 'x' and 'y' in the compute CRS")
-    xy = np.column_stack([nodes.map(xs).to_numpy(float), nodes.map(ys).to_numpy(float)])
+    return nodes, np.column_stack([nodes.map(xs).to_numpy(float), nodes.map(ys).to_numpy(float)])
+
+
+def snap_distances(graph: nx.Graph, xy: np.ndarray) -> np.ndarray:
+    """Distance (m) from each point to the network node it is snapped to.
+
+    The same snapping as :func:`network_distances`: the nearest node (``cKDTree``).
+
+    Parameters
+    ----------
+    graph : networkx.Graph or networkx.DiGraph
+        Node attributes ``x``, ``y`` (m, compute CRS).
+    xy : ndarray
+        Coordinates, shape (n, 2).
+
+    Returns
+    -------
+    ndarray
+        Shape (n,); infinite when the graph has no node.
+    """
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    if graph.number_of_nodes() == 0:
+        return np.full(len(xy), np.inf)
+    return cKDTree(_node_xy(graph)[1]).query(xy)[0]
+
+
+def _graph_arrays(graph: nx.Graph) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Node coordinates and the weighted adjacency (shortest parallel edge) of a graph."""
+    nodes, xy = _node_xy(graph)
     n = len(nodes)
     e = list(graph.edges(data="length", default=np.nan))
     if not e:

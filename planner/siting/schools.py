@@ -18,9 +18,15 @@ import pandas as pd
 
 from planner.demand import development_arrivals
 from planner.inputs import Inputs
+from planner.io.roads import SNAP_TOLERANCE_M
 from planner.norms import Norms
 from planner.siting.plan import PlanResult, plan
-from planner.siting.problem import SitingProblem, build_problem, default_periods
+from planner.siting.problem import (
+    SitingProblem,
+    build_problem,
+    default_periods,
+    snap_distances,
+)
 
 if TYPE_CHECKING:  # networkx is only needed when a road network is given
     import networkx as nx
@@ -39,8 +45,10 @@ class SitingOutcome:
     tables : dict
         ``projects`` (with names, unit, seats, cost, year, lon/lat), ``unserved`` (per
         unit, stage, year and reason), ``gaps_after`` (unit × stage × period: capacity
-        and seat gap before and after the plan), ``siting_summary`` (solver proof and
-        instance size), ``siting_checks`` (problems seen before solving).
+        and seat gap before and after the plan), ``siting_summary`` (solver proof,
+        instance size, distance basis and, with a road network, how many demand points
+        with pupils and facilities lie farther than :data:`~planner.io.roads.SNAP_TOLERANCE_M` from
+        it), ``siting_checks`` (problems seen before solving).
     catchments : GeoDataFrame
         Cells dissolved by the school that serves most of their pupils in the last period.
     """
@@ -97,7 +105,9 @@ def site_schools(
         From :func:`planner.supply.school_capacity`.
     network : networkx.Graph, optional
         Road network in the compute CRS (see
-        :func:`~planner.siting.problem.build_problem`); None = straight line × detour.
+        :func:`~planner.siting.problem.build_problem`; ``planner run`` builds it from
+        the scenario's ``roads`` input with :func:`planner.run.road_network`); None =
+        straight line × detour.
 
     Returns
     -------
@@ -123,6 +133,20 @@ def site_schools(
         network=network,
     )
     checks = problem.check()
+    snapped = None
+    if network is not None:  # how far demand points and facilities are from the roads
+        snap_p = snap_distances(network, problem.points[["x", "y"]].to_numpy(float))
+        snap_f = snap_distances(network, problem.facilities[["x", "y"]].to_numpy(float))
+        pupils = np.asarray(problem.demand, float).sum(axis=1) > 0  # points with demand
+        far_p = int(((snap_p > SNAP_TOLERANCE_M) & pupils).sum())
+        snapped = (far_p, int((snap_f > SNAP_TOLERANCE_M).sum()))
+        if snapped[0] or snapped[1]:
+            checks = [
+                *checks,
+                f"{snapped[0]} demand point(s) and {snapped[1]} school/site point(s) are more "
+                f"than {SNAP_TOLERANCE_M:.0f} m from the road network: their road distances "
+                "begin with a straight leg to the nearest road (add the missing roads?)",
+            ]
     result = plan(
         problem,
         budget=spec.budget,
@@ -141,6 +165,12 @@ def site_schools(
         ]
     out = SitingOutcome(problem, result)
     out.tables = _tables(inputs, needs, problem, result, checks, crs)
+    summary = out.tables["siting_summary"]
+    summary["distances"] = "road" if network is not None else "straight"
+    if snapped is not None:
+        summary["snap_tolerance_m"] = SNAP_TOLERANCE_M
+        summary["points_snapped_far"] = snapped[0]
+        summary["facilities_snapped_far"] = snapped[1]
     out.catchments = _catchments(problem, result)
     return out
 
