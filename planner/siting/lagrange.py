@@ -200,9 +200,10 @@ def _evaluate(
     lam : ndarray (n,)
         Multipliers.
     order : ndarray, optional
-        The pairs' order by ratio from the previous call. Between two subgradient steps
-        the ratios move little, so sorting from it is close to linear (timsort); the
-        result is exact either way.
+        The pairs' order (by group, then ratio) from the previous call. Between two
+        subgradient steps the ratios move little, so sorting from it is close to linear
+        (timsort). The sort key is one float per pair; ``L`` is lowered by a margin that
+        covers any misordering below the key's resolution (about 1e-11 relative).
 
     Returns
     -------
@@ -214,27 +215,42 @@ def _evaluate(
     value : ndarray (G,)
         Relaxed value of the best option of each group (fixed cost + knapsack).
     order : ndarray
-        The pairs' order by ratio, for the next call.
+        The pairs' order, for the next call.
     """
     n, G = P.n, P.G
     a = P.a0 - lam[P.client]
     neg = a < 0
+    zero = P.dem == 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(
-            P.dem > 0, a / np.where(P.dem > 0, P.dem, 1.0), np.where(neg, -np.inf, np.inf)
-        )
+        ratio = a / np.where(zero, 1.0, P.dem) if zero.any() else a / P.dem
+    # one float key: group, then ratio (negative pairs only; the others sort last in
+    # their group and count for nothing). Sorting from the previous order is close to
+    # linear (timsort on nearly sorted data).
+    lo = float(ratio[neg & ~zero].min()) if np.any(neg & ~zero) else 0.0
+    lo = min(lo, 0.0) - 0.5
+    span = 1.0 - lo
+    rk = np.clip(ratio, lo + 0.25, 0.0)
+    if zero.any():
+        rk = np.where(zero & neg, lo, rk)  # zero-demand pairs with a gain come first
+    key = P.group * span + (rk - lo)
     if order is None:
-        by_ratio = np.argsort(ratio, kind="stable")
+        o = np.argsort(key, kind="stable")
     else:
-        by_ratio = order[np.argsort(ratio[order], kind="stable")]
-    if G <= np.iinfo(np.int16).max:  # radix pass on the group keeps the ratio order
-        o = by_ratio[np.argsort(P.group[by_ratio].astype(np.int16), kind="stable")]
-    else:
-        o = np.lexsort((ratio, P.group))
+        o = order[np.argsort(key[order], kind="stable")]
+    by_ratio = o
+    # two ratios closer than the key's resolution may come in either order: the value
+    # of a site's knapsack is then off by at most that resolution × its capacity
+    cap_fin = P.opt_cap[np.isfinite(P.opt_cap)]
+    margin = (
+        2.0 * G * float(cap_fin.max() if len(cap_fin) else 0.0) * float(np.spacing(G * span + span))
+    )
     # pairs with a reduced cost ≥ 0 are never taken: they count for nothing
     idx, negs, gn = o, neg[o], P.group[o]
-    an = np.where(negs, a[o], 0.0)
-    dn = np.where(negs, P.dem[o], 0.0)
+    off = ~negs
+    an = a[o]
+    an[off] = 0.0
+    dn = P.dem[o]
+    dn[off] = 0.0
     Dc = np.r_[0.0, np.cumsum(dn)]  # Dc[k]: demand of the first k items
     Vc = np.r_[0.0, np.cumsum(an)]
     cnt = np.bincount(gn, minlength=G)
@@ -265,7 +281,7 @@ def _evaluate(
     choice = np.full(G, -1, np.int64)
     opens = (gval < 0) | P.forced
     choice[bg] = np.where(opens[bg], best, -1)
-    L = float(np.sum(lam)) + float(np.sum(gval[opens]))
+    L = float(np.sum(lam)) + float(np.sum(gval[opens])) - margin
     if P.unserved is not None:
         L += float(np.sum(np.minimum(0.0, P.unserved - lam)))
     # subgradient: x of the items of open groups
@@ -736,6 +752,23 @@ def _initial_multipliers(P: _Prob, penalty: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(lam), np.minimum(lam, penalty), penalty)
 
 
+def _first_plan(T: _Transport, caps: np.ndarray) -> _Plan:
+    """Plan from start capacities: LP, then open groups for unserved demand, then fit."""
+    T.set_caps(np.arange(T.P.G), caps)
+    cost, x, u, option = T.evaluate()
+    for _ in range(5):
+        add = _add_groups(T, x, u, max_add=max(10, T.P.G // 20))
+        if not len(add):
+            break
+        T.set_caps(add, T.big_cap[add])
+        c2, x2, u2, o2 = T.evaluate()
+        if not c2 < cost - 1e-9 * abs(cost):
+            T.set_caps(add, np.zeros(len(add)))
+            break
+        cost, x, u, option = c2, x2, u2, o2
+    return T.plan(option)
+
+
 def _full_plan(P: _Prob, Ps: _Prob, groups: np.ndarray, plan: _Plan) -> _Plan:
     """A plan of the sub-problem on ``groups`` in the terms of the full problem."""
     opt_index = np.full(int(P.opt_col.max()) + 1 if len(P.opt_col) else 0, -1, np.int64)
@@ -765,15 +798,16 @@ def solve_lagrangian(
     1. **Bound**: subgradient steps on the multipliers (see the module docstring) for
        at most ``bound_share`` of the time limit, or until the step size has shrunk
        away. The groups that the relaxed problem opens are counted over the later steps.
-    2. **First plan**: the groups opened in at least half of those steps, their largest
-       options; the transportation LP; closed groups that would serve the demand left
-       unserved at a profit are opened; each group takes its cheapest option that holds
-       its load.
+    2. **First plan**: the groups opened in at least half of those steps, at their
+       largest options and, as a second start, at the option opened most often; the
+       transportation LP; closed groups that would serve the demand left unserved at a
+       profit are opened; each group takes its cheapest option that holds its load. The
+       cheaper of the two plans goes on.
     3. **Polish** until the gap is reached or the time is up: windows of neighbouring
        candidate groups with about ``window_pairs`` client–group pairs re-planned by
        small exact MILPs (HiGHS), each for at most ``window_seconds``, sweeping the
-       city again and again; a sweep that finds nothing makes the windows 1.5 times
-       larger (at most four times in a row).
+       city again and again; a sweep that gains less than 0.1 % makes the windows 1.5
+       times larger (up to four times); five sweeps in a row without a gain stop it.
 
     Parameters
     ----------
@@ -842,6 +876,7 @@ def solve_lagrangian(
     direction = np.zeros(P.n)
     order = None
     freq = np.zeros(P.G)
+    ofreq = np.zeros(len(P.opt_col))  # how often each option was the one opened
     n_freq = it = 0
     bound_deadline = t0 + bound_share * limit
     while it < max_iterations:
@@ -857,6 +892,7 @@ def solve_lagrangian(
             theta, stall = theta / 2.0, 0
         if theta < 0.25:  # past the first halvings: count the groups it opens
             freq += choice >= 0
+            ofreq += np.bincount(choice[choice >= 0], minlength=len(P.opt_col))
             n_freq += 1
         if log and it % 50 == 0:
             print(
@@ -880,19 +916,17 @@ def solve_lagrangian(
     cand = np.union1d(np.argsort(-y, kind="stable")[:k], np.flatnonzero(start | P.forced))
     Ps = _subproblem(P, cand)
     T = _Transport(Ps, penalty, threads)
-    T.set_caps(np.arange(Ps.G), np.where(start[cand], T.big_cap, 0.0))
-    cost, x, u, option = T.evaluate()
-    for _ in range(5):
-        add = _add_groups(T, x, u, max_add=max(10, Ps.G // 20))
-        if not len(add):
-            break
-        T.set_caps(add, T.big_cap[add])
-        c2, x2, u2, o2 = T.evaluate()
-        if not c2 < cost - 1e-9 * abs(cost):
-            T.set_caps(add, np.zeros(len(add)))
-            break
-        cost, x, u, option = c2, x2, u2, o2
-    best = _full_plan(P, Ps, cand, T.plan(option))
+    # two starts: every start group at its largest option, or at the option the
+    # relaxation opened most often; the cheaper plan goes on
+    o = np.lexsort((-ofreq, P.opt_group))
+    first = np.r_[True, P.opt_group[o][1:] != P.opt_group[o][:-1]]
+    usual_cap = np.zeros(P.G)
+    usual_cap[P.opt_group[o[first]]] = P.opt_cap[o[first]]
+    best = None
+    for caps in (np.where(start[cand], T.big_cap, 0.0), np.where(start, usual_cap, 0.0)[cand]):
+        plan = _full_plan(P, Ps, cand, _first_plan(T, caps))
+        if best is None or plan.cost < best.cost:
+            best = plan
     note("first plan", best_L, best.cost)
     # ---------------------------------------------------------------- 3. polish
     sweeps = windows = better = grow = 0
@@ -922,6 +956,8 @@ def solve_lagrangian(
             grow += 1
             if grow > 4:
                 break
+        elif best.cost > before - 1e-3 * abs(before):
+            grow = min(grow + 1, 4)  # a sweep that gains < 0.1 %: larger windows
     total_s = time.perf_counter() - t0
     # ---------------------------------------------------------------- extract
     option = best.option
@@ -942,7 +978,12 @@ def solve_lagrangian(
     bound = min(best_L, objective)
     gap = 0.0 if objective == bound else (objective - bound) / max(abs(objective), 1e-12)
     done = gap <= mip_rel_gap
-    status = "Gap reached" if done else ("Time limit reached" if total_s >= limit else "Stalled")
+    if done:
+        status = "Gap reached"
+    elif time.perf_counter() + 1.0 > deadline:  # the polish stops 1 s before the limit
+        status = "Time limit reached"
+    else:
+        status = "Stalled"  # five sweeps in a row found nothing better
     return SitingSolution(
         open=open_cols,
         assignment=table,

@@ -239,7 +239,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, s")
     ap.add_argument("--gap", type=float, default=0.01, help="relative gap to stop at")
     ap.add_argument("--threads", type=int, default=None, help="HiGHS threads")
-    ap.add_argument("--log", action="store_true", help="print the HiGHS log")
+    ap.add_argument(
+        "--formulation",
+        choices=("auto", "assignment", "lagrangian"),
+        default="auto",
+        help="auto: the Lagrangian method from 200,000 pairs on, else the assignment MILP",
+    )
+    ap.add_argument("--log", action="store_true", help="print the solver's progress")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     inst = city_instance(
@@ -250,14 +256,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"n = {inst.n}, m = {inst.m} ({inst.n_sites} sites), nonzeros = {inst.cost.nnz}")
     print(f"generate: {t_gen:.2f} s, total demand {inst.demand.sum():.0f} pupils")
     sol = solve(
-        inst, time_limit=args.time_limit, mip_rel_gap=args.gap, threads=args.threads, log=args.log
+        inst,
+        args.formulation,
+        time_limit=args.time_limit,
+        mip_rel_gap=args.gap,
+        threads=args.threads,
+        log=args.log,
     )
     unserved = float(sol.unserved.sum())
-    print(f"build: {sol.build_seconds:.2f} s, solve: {sol.solve_seconds:.2f} s ({sol.status})")
+    print(
+        f"{sol.formulation}: build {sol.build_seconds:.2f} s, solve {sol.solve_seconds:.2f} s "
+        f"({sol.status}); total with generation {time.perf_counter() - t0:.2f} s"
+    )
     print(
         f"objective {sol.objective:.6f}, bound {sol.bound:.6f}, gap {100 * sol.gap:.3f} %, "
         f"open {len(sol.open)}, unserved {unserved:.0f} pupils, nodes {sol.nodes}"
     )
+    if sol.lagrangian is not None:
+        lr = sol.lagrangian
+        print(
+            f"subgradient steps {lr.iterations}, sweeps {lr.sweeps}, windows {lr.windows} "
+            f"({lr.improved} improved)"
+        )
 
 
 if __name__ == "__main__":
