@@ -35,11 +35,14 @@ if not IN_CI and not CHROMIUM.exists():
         allow_module_level=True,
     )
 if IN_CI:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     from playwright.sync_api import sync_playwright
 else:
-    sync_playwright = pytest.importorskip(
+    _pw = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
-    ).sync_playwright
+    )
+    sync_playwright = _pw.sync_playwright
+    PlaywrightTimeoutError = _pw.TimeoutError
 
 
 # ---------------------------------------------------------------- fixtures
@@ -114,9 +117,20 @@ def _click_school(page, k: int) -> str:
     popup.wait_for()
     text = popup.inner_text()
     assert popup.locator("img, script, svg, iframe").count() == 0
-    page.locator(".leaflet-popup-close-button").click()
-    page.locator(".leaflet-popup").wait_for(state="detached")
+    _close_popup(page)
     return tip + "\n" + text
+
+
+def _close_popup(page) -> None:
+    """Close the open popup; retry when a click lands during Leaflet's zoom animation."""
+    for attempt in range(3):
+        page.locator(".leaflet-popup-close-button").click()
+        try:
+            page.locator(".leaflet-popup").wait_for(state="detached", timeout=5_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
 
 
 def _click_unit(page, selector: str) -> str:
@@ -128,8 +142,7 @@ def _click_unit(page, selector: str) -> str:
     popup.wait_for()
     text = popup.inner_text()
     assert popup.locator("img, script, svg, iframe").count() == 0
-    page.locator(".leaflet-popup-close-button").click()
-    page.locator(".leaflet-popup").wait_for(state="detached")
+    _close_popup(page)
     return text
 
 

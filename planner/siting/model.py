@@ -60,11 +60,13 @@ import scipy.sparse as sp
 from planner.errors import SolverError
 from planner.siting.heuristic import HeuristicResult, greedy_interchange
 from planner.siting.instance import SitingInstance
+from planner.siting.reduce import can_reduce, reduce_pmedian
 
 __all__ = [
     "FORMULATIONS",
     "BuiltModel",
     "SitingSolution",
+    "REDUCE_MIN_PAIRS",
     "build_model",
     "solve_model",
     "extract",
@@ -79,6 +81,8 @@ FORMULATIONS = ("auto", "radius", "assignment")
 #: many stored pairs on: above it HiGHS may not even finish the root LP of the strong
 #: assignment formulation within minutes
 LAGRANGIAN_MIN_PAIRS = 200_000
+#: ``solve`` reduces p-median instances by Lagrangian reduced costs from this many pairs on
+REDUCE_MIN_PAIRS = 20_000
 #: ``levels="auto"`` refines the radius levels iteratively from this many stored pairs
 ITERATIVE_MIN_PAIRS = 1_000
 #: levels kept beyond each client's cost in the heuristic plan in the first round
@@ -1170,6 +1174,25 @@ def _extract_iterative(built: BuiltModel, status: str, nodes: int) -> SitingSolu
     )
 
 
+def _widen(sol: SitingSolution, keep: np.ndarray, bound: float, seconds: float) -> SitingSolution:
+    """A solution of the reduced instance in the columns of the whole instance.
+
+    The reduced instance holds every plan cheaper than the heuristic's plan, and that
+    plan too, so its optimum, bound and gap are those of the whole instance; the
+    Lagrangian bound of the reduction is also valid and may be the better one.
+    """
+    a = sol.assignment.copy()
+    a["facility"] = keep[a["facility"].to_numpy()]
+    best = min(max(sol.bound, bound), sol.objective)
+    gap = 0.0 if sol.objective == best else (sol.objective - best) / max(abs(sol.objective), 1e-12)
+    sol.open = keep[sol.open]
+    sol.assignment = a
+    sol.bound = best
+    sol.gap = float(gap)
+    sol.solve_seconds = seconds
+    return sol
+
+
 def solve(
     instance: SitingInstance,
     formulation: str = "auto",
@@ -1180,6 +1203,7 @@ def solve(
     log: bool = False,
     warm_start: bool = True,
     levels: str = "auto",
+    reduce: bool = True,
 ) -> SitingSolution:
     """Check, build, solve and extract in one call.
 
@@ -1205,6 +1229,11 @@ def solve(
     levels : {"auto", "all", "iterative"}
         Radius formulation: all distance levels at once, or level refinement (see
         :func:`build_model`).
+    reduce : bool
+        p-median instances from :data:`REDUCE_MIN_PAIRS` pairs on: drop the sites that
+        Lagrangian reduced costs exclude from any plan cheaper than the heuristic's
+        (:mod:`planner.siting.reduce`) before building the model; the optimum and the
+        proof are those of the whole instance.
 
     Returns
     -------
@@ -1231,6 +1260,43 @@ def solve(
             raise SolverError(f"the Lagrangian method cannot solve this instance: {why}")
         formulation = "assignment"
     heur_s = 20.0 if time_limit is None else max(0.1, min(20.0, 0.2 * time_limit))
+    if (
+        reduce
+        and warm_start
+        and formulation in ("auto", "radius")
+        and instance.cost.nnz >= REDUCE_MIN_PAIRS
+        and can_reduce(instance)
+        and not instance.check()
+    ):
+        t0 = time.perf_counter()
+        heur = greedy_interchange(instance, max_seconds=heur_s)
+        if heur is not None and heur.feasible:
+            red = reduce_pmedian(instance, heur.objective, heur.open)
+            if len(red.keep) < instance.m:
+                sub = SitingInstance(
+                    instance.cost[:, red.keep],
+                    instance.demand,
+                    p=instance.p,
+                    weight=instance.weight,
+                    single_source=instance.single_source,
+                )
+                left = (
+                    None
+                    if time_limit is None
+                    else max(0.1, time_limit - (time.perf_counter() - t0))
+                )
+                sol = solve(
+                    sub,
+                    formulation,
+                    time_limit=left,
+                    mip_rel_gap=mip_rel_gap,
+                    threads=threads,
+                    log=log,
+                    warm_start=warm_start,
+                    levels=levels,
+                    reduce=False,
+                )
+                return _widen(sol, red.keep, red.bound, time.perf_counter() - t0)
     built = build_model(
         instance, formulation, warm_start=warm_start, heuristic_seconds=heur_s, levels=levels
     )
