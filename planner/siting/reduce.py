@@ -11,9 +11,11 @@ problems", EJOR 65). Forcing a site *j* that the relaxed problem leaves closed i
 plan costs at least ``ρ_j − ρ_(p)`` (it replaces the p-th smallest), so when
 ``L(λ) + ρ_j − ρ_(p)`` exceeds the cost of a known plan, no plan containing *j* can
 beat it and *j* is dropped. The test is exact for every ``λ``; a site dropped at any
-subgradient step stays dropped. The known plan keeps all its sites (each of them is in a
-plan that costs exactly the bound it is tested against), so the reduced instance holds
-it, and its optimum is the optimum of the whole instance.
+subgradient step stays dropped. Every few steps the p sites of the relaxed problem are
+scored as a plan; a cheaper one lowers the cost the sites are tested against. The best
+known plan keeps all its sites (each of them is in a plan that costs exactly the bound
+it is tested against), so the reduced instance holds it, and its optimum is the optimum
+of the whole instance.
 """
 
 from __future__ import annotations
@@ -39,11 +41,15 @@ class ReductionResult:
         Best Lagrangian lower bound ``L(λ)``.
     steps : int
         Subgradient steps taken.
+    upper : float
+        Cost of the best plan seen (the given one, or a cheaper plan made of the sites
+        the relaxed problem chose — a Lagrangian heuristic).
     """
 
     keep: np.ndarray
     bound: float
     steps: int
+    upper: float
 
 
 def can_reduce(inst: SitingInstance) -> bool:
@@ -122,6 +128,12 @@ def reduce_pmedian(
             stall += 1
             if stall >= patience:
                 theta, stall = theta / 2.0, 0
+        if steps % 5 == 1:  # Lagrangian heuristic: the relaxed plan's sites as a plan
+            cost = _plan_cost(client, col, wc, chosen, n, m)
+            if cost < upper - tol:
+                upper, plan_open = cost, np.zeros(m, bool)
+                plan_open[chosen] = True
+                alive |= plan_open  # cannot have been dropped: they form a cheaper plan
         if upper - best <= tol or theta < 1e-4:
             break
         # subgradient: 1 − (how many chosen sites take client i)
@@ -132,4 +144,16 @@ def reduce_pmedian(
         if norm2 == 0.0:
             break
         lam = lam + theta * (upper - L) / norm2 * s
-    return ReductionResult(np.flatnonzero(alive), float(best), steps)
+    return ReductionResult(np.flatnonzero(alive), float(best), steps, float(upper))
+
+
+def _plan_cost(
+    client: np.ndarray, col: np.ndarray, wc: np.ndarray, chosen: np.ndarray, n: int, m: int
+) -> float:
+    """Cost of serving every client from its cheapest site in ``chosen`` (inf if one cannot)."""
+    on = np.zeros(m, bool)
+    on[chosen] = True
+    sel = on[col]
+    best = np.full(n, np.inf)
+    np.minimum.at(best, client[sel], wc[sel])
+    return float(best.sum())
