@@ -58,7 +58,8 @@ def test_reduction_keeps_the_optimum(seed, p):
     h = greedy_interchange(inst)
     red = reduce_pmedian(inst, h.objective, h.open)
     assert red.bound <= full.objective + 1e-9 * max(1.0, full.objective)
-    assert set(np.flatnonzero(h.open)) <= set(red.keep.tolist())
+    # the plan it tests against is the heuristic's or a cheaper one, never below the optimum
+    assert full.objective - 1e-9 * full.objective <= red.upper <= h.objective
     sub = SitingInstance(inst.cost[:, red.keep], inst.demand, p=inst.p)
     assert solve(sub, reduce=False).objective == pytest.approx(full.objective, rel=1e-9)
 
