@@ -845,7 +845,13 @@ def solve_lagrangian(
         When the method does not apply, or the pre-solve check finds the instance
         infeasible.
     """
-    from planner.siting.model import SitingSolution, _raise_if_infeasible, _table, plan_cost
+    from planner.siting.model import (
+        SitingSolution,
+        _raise_if_infeasible,
+        _table,
+        plan_cost,
+        relative_gap,
+    )
 
     why = applicable(inst)
     if why:
@@ -866,7 +872,7 @@ def solve_lagrangian(
         if log:
             print(
                 f"{time.perf_counter() - t0:7.1f} s  {what:<12} bound {bound:.8g}  plan "
-                f"{cost:.8g}  gap {100 * (cost - bound) / max(abs(cost), 1e-12):.3f} %",
+                f"{cost:.8g}  gap {100 * relative_gap(cost, bound):.3f} %",
                 flush=True,
             )
 
@@ -931,7 +937,7 @@ def solve_lagrangian(
     # ---------------------------------------------------------------- 3. polish
     sweeps = windows = better = grow = 0
     n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    while (best.cost - best_L) / max(abs(best.cost), 1e-12) > mip_rel_gap:
+    while relative_gap(best.cost, best_L) > mip_rel_gap:
         if time.perf_counter() + 1.0 > deadline:
             break
         before = best.cost
@@ -976,7 +982,7 @@ def solve_lagrangian(
             f"{limit:g} s; allow unserved demand or raise the time limit"
         )
     bound = min(best_L, objective)
-    gap = 0.0 if objective == bound else (objective - bound) / max(abs(objective), 1e-12)
+    gap = relative_gap(objective, bound)
     done = gap <= mip_rel_gap
     if done:
         status = "Gap reached"

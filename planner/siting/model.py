@@ -71,6 +71,7 @@ __all__ = [
     "solve_model",
     "extract",
     "plan_cost",
+    "relative_gap",
     "solve",
 ]
 
@@ -1023,6 +1024,13 @@ def _table(
     )
 
 
+def relative_gap(objective: float, bound: float) -> float:
+    """Proven relative gap ``(objective − bound) / |objective|`` (0 when they are equal)."""
+    if objective == bound:
+        return 0.0
+    return float((objective - bound) / max(abs(objective), 1e-12))
+
+
 def plan_cost(
     inst: SitingInstance, open_cols: np.ndarray, table: pd.DataFrame, unserved_share: np.ndarray
 ) -> float:
@@ -1124,7 +1132,7 @@ def extract(built: BuiltModel) -> SitingSolution:
     if not np.isfinite(bound):
         bound = -np.inf
     bound = min(bound, objective)
-    gap = 0.0 if objective == bound else (objective - bound) / max(abs(objective), 1e-12)
+    gap = relative_gap(objective, bound)
     return SitingSolution(
         open=open_cols,
         assignment=table,
@@ -1150,7 +1158,7 @@ def _extract_iterative(built: BuiltModel, status: str, nodes: int) -> SitingSolu
     inst, heur = built.instance, built.heuristic
     open_cols, table, un_share, objective = _scored_plan(inst, built.incumbent_open)
     bound = min(built.lower_bound, objective)
-    gap = 0.0 if objective == bound else (objective - bound) / max(abs(objective), 1e-12)
+    gap = relative_gap(objective, bound)
     from_heur = heur is not None and abs(heur.objective - objective) <= 1e-9 * max(
         1.0, abs(objective)
     )
@@ -1184,7 +1192,7 @@ def _widen(sol: SitingSolution, keep: np.ndarray, bound: float, seconds: float) 
     a = sol.assignment.copy()
     a["facility"] = keep[a["facility"].to_numpy()]
     best = min(max(sol.bound, bound), sol.objective)
-    gap = 0.0 if sol.objective == best else (sol.objective - best) / max(abs(sol.objective), 1e-12)
+    gap = relative_gap(sol.objective, best)
     sol.open = keep[sol.open]
     sol.assignment = a
     sol.bound = best
