@@ -22,12 +22,17 @@ never a loop over sites or clients. (Method: Beasley 1988, "An algorithm for sol
 large capacitated warehouse location problems", EJOR 33; Cornuéjols, Sridharan &
 Thizy 1991, EJOR 50, on the strength of this relaxation.)
 
-**Plans.** Every few steps the sites that the relaxed problem opens (plus the best
-plan's sites, so that plans only improve) are given their largest option and the
-transportation LP over them (clients to open sites, capacities, unserved penalty) is
-solved by HiGHS; each open site then takes its smallest option that holds its load,
-and sites left with no pupils close. A final *close* pass tries to shut the open
-sites that the multipliers price as least useful, one LP each, within the time left.
+**First plan.** The sites that the relaxed problem opened in at least half of the
+later steps get their largest option (and, as a second start, the option opened most
+often); the transportation LP over them (clients to open sites, capacities, unserved
+penalty) is solved by HiGHS in one object whose bounds are changed between solves;
+closed sites that would seat unserved pupils at a profit are opened; each open site
+takes its cheapest option that holds its load and sites left with no pupils close.
+
+**Polish.** Windows of neighbouring candidate sites (about ``window_pairs``
+client–site pairs) are re-planned one after another by the strong MILP of
+:mod:`planner.siting.model`, started from the current plan; a window's plan is kept
+when it costs less. Windows that share no client run two at a time in threads.
 
 **Proof.** The reported gap is ``(plan − best L(λ)) / plan``: the plan's true cost
 (recomputed from the instance data) against the best Lagrangian bound — a proven gap,
