@@ -95,3 +95,17 @@ def test_published_optima(name, optimum):
     sol = solve(inst, time_limit=300)
     assert sol.proven_optimal
     assert sol.objective == pytest.approx(optimum, rel=1e-9)
+
+
+def test_interchange_from_a_start_never_worsens_it():
+    inst = _random_pmedian(9, n=40, p=4)
+    start = np.zeros(inst.m, bool)
+    start[[0, 1, 2, 3]] = True  # an arbitrary plan of p sites
+    dense = inst.cost.toarray()
+    start_cost = float((inst.demand * dense[:, start].min(axis=1)).sum())
+    h = greedy_interchange(inst, start=start)
+    assert h.feasible and int(h.open.sum()) == 4
+    assert h.objective <= start_cost + 1e-9
+    assert h.objective == pytest.approx(
+        float((inst.demand * dense[:, h.open].min(axis=1)).sum()), rel=1e-12
+    )

@@ -79,6 +79,7 @@ def greedy_interchange(
     max_seconds: float = 20.0,
     max_iter: int | None = None,
     dense_limit: float = 5e6,
+    start: np.ndarray | None = None,
 ) -> HeuristicResult | None:
     """Greedy construction then best-improvement interchange, vectorised with numpy.
 
@@ -95,6 +96,9 @@ def greedy_interchange(
     dense_limit : float
         The heuristic works on a dense ``n × (m + 1)`` matrix; larger instances are
         skipped (None is returned).
+    start : bool ndarray of shape (m,), optional
+        Columns open from the start (e.g. another method's plan); the greedy phase
+        only adds to them, the interchange may move them. Existing facilities stay open.
 
     Returns
     -------
@@ -122,10 +126,12 @@ def greedy_interchange(
     S = inst.n_sites
     fixed_open = np.append(inst.existing, True)
     is_open = fixed_open.copy()
-    site_count = np.bincount(inst.site[inst.existing], minlength=S)
+    if start is not None:
+        is_open[:m] |= np.asarray(start, bool)
+    site_count = np.bincount(inst.site[is_open[:m]], minlength=S)
     budget = np.inf if inst.budget is None else inst.budget
     tol = 1e-9 * scale
-    spent = 0.0
+    spent = float(f[:m][is_open[:m] & ~inst.existing].sum())
     p = inst.p
     max_iter = 10 * m + 100 if max_iter is None else max_iter
 

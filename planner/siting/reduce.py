@@ -44,12 +44,19 @@ class ReductionResult:
     upper : float
         Cost of the best plan seen (the given one, or a cheaper plan made of the sites
         the relaxed problem chose — a Lagrangian heuristic).
+    plan : bool ndarray of shape (m,)
+        That plan's open columns.
+    relaxed : bool ndarray of shape (m,)
+        The p sites of the relaxed problem at the best bound: a good start for a local
+        search (:func:`~planner.siting.heuristic.greedy_interchange` ``start=``).
     """
 
     keep: np.ndarray
     bound: float
     steps: int
     upper: float
+    plan: np.ndarray
+    relaxed: np.ndarray
 
 
 def can_reduce(inst: SitingInstance) -> bool:
@@ -102,11 +109,13 @@ def reduce_pmedian(
     col = csr.indices.astype(np.int64)
     wc = inst.obj_weight[client] * csr.data
     # start: each client at its cost in the known plan (a good guess of its multiplier)
+    plan_open = np.asarray(plan_open, bool).copy()
     in_plan = plan_open[col]
     lam = np.full(n, np.inf)
     np.minimum.at(lam, client[in_plan], wc[in_plan])
     lam = np.where(np.isfinite(lam), lam, 0.0)
     alive = np.ones(m, bool)
+    relaxed = plan_open.copy()
     best, theta, stall, steps = -np.inf, 2.0, 0, 0
     tol = 1e-9 * max(1.0, abs(upper))
     while steps < max_steps:
@@ -124,6 +133,8 @@ def reduce_pmedian(
         alive &= ~drop
         if not np.isfinite(best) or L > best + 1e-9 * max(1.0, abs(best)):
             best, stall = max(best, L), 0
+            relaxed = np.zeros(m, bool)
+            relaxed[chosen] = True
         else:
             stall += 1
             if stall >= patience:
@@ -144,7 +155,9 @@ def reduce_pmedian(
         if norm2 == 0.0:
             break
         lam = lam + theta * (upper - L) / norm2 * s
-    return ReductionResult(np.flatnonzero(alive), float(best), steps, float(upper))
+    return ReductionResult(
+        np.flatnonzero(alive), float(best), steps, float(upper), plan_open, relaxed
+    )
 
 
 def _plan_cost(
