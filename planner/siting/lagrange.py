@@ -851,8 +851,8 @@ def solve_lagrangian(
         infeasible.
     """
     from planner.siting.model import (
-        SitingSolution,
         _raise_if_infeasible,
+        _solution,
         _table,
         plan_cost,
         relative_gap,
@@ -986,24 +986,21 @@ def solve_lagrangian(
             "the Lagrangian method found no plan that serves every client within "
             f"{limit:g} s; allow unserved demand or raise the time limit"
         )
-    bound = min(best_L, objective)
-    gap = relative_gap(objective, bound)
-    done = gap <= mip_rel_gap
-    if done:
+    gap = relative_gap(objective, min(best_L, objective))
+    if gap <= mip_rel_gap:
         status = "Gap reached"
     elif time.perf_counter() + 1.0 > deadline:  # the polish stops 1 s before the limit
         status = "Time limit reached"
     else:
         status = "Stalled"  # five sweeps in a row found nothing better
-    return SitingSolution(
-        open=open_cols,
-        assignment=table,
-        unserved=un_share * inst.demand,
-        unserved_share=un_share,
-        objective=objective,
+    return _solution(
+        inst,
+        open_cols,
+        table,
+        un_share,
+        objective,
+        best_L,
         model_objective=best.cost,
-        bound=bound,
-        gap=float(gap),
         status=status,
         proven_optimal=bool(gap <= 1e-9),
         solve_seconds=total_s - build_s,

@@ -1024,6 +1024,33 @@ def _table(
     )
 
 
+def _solution(
+    inst: SitingInstance,
+    open_cols: np.ndarray,
+    table: pd.DataFrame,
+    un_share: np.ndarray,
+    objective: float,
+    bound: float,
+    **rest,
+) -> SitingSolution:
+    """A :class:`SitingSolution` from a scored plan and a bound.
+
+    The derived fields (unserved demand, the bound capped at the plan's cost, the gap)
+    are computed here, in one place, for every solution method.
+    """
+    bound = min(float(bound), objective)
+    return SitingSolution(
+        open=open_cols,
+        assignment=table,
+        unserved=un_share * inst.demand,
+        unserved_share=un_share,
+        objective=objective,
+        bound=bound,
+        gap=relative_gap(objective, bound),
+        **rest,
+    )
+
+
 def relative_gap(objective: float, bound: float) -> float:
     """Proven relative gap ``(objective − bound) / |objective|`` (0 when they are equal)."""
     if objective == bound:
@@ -1129,19 +1156,14 @@ def extract(built: BuiltModel) -> SitingSolution:
         from_heur = True
     bound = float(info.mip_dual_bound)
     optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    if not np.isfinite(bound):
-        bound = -np.inf
-    bound = min(bound, objective)
-    gap = relative_gap(objective, bound)
-    return SitingSolution(
-        open=open_cols,
-        assignment=table,
-        unserved=un_share * inst.demand,
-        unserved_share=un_share,
-        objective=objective,
+    return _solution(
+        inst,
+        open_cols,
+        table,
+        un_share,
+        objective,
+        bound if np.isfinite(bound) else -np.inf,
         model_objective=model_obj,
-        bound=bound,
-        gap=float(gap),
         status=status,
         proven_optimal=bool(optimal),
         solve_seconds=built.solve_seconds,
@@ -1157,20 +1179,17 @@ def _extract_iterative(built: BuiltModel, status: str, nodes: int) -> SitingSolu
     """The best plan of a level-refinement solve, with its proven bound."""
     inst, heur = built.instance, built.heuristic
     open_cols, table, un_share, objective = _scored_plan(inst, built.incumbent_open)
-    bound = min(built.lower_bound, objective)
-    gap = relative_gap(objective, bound)
     from_heur = heur is not None and abs(heur.objective - objective) <= 1e-9 * max(
         1.0, abs(objective)
     )
-    return SitingSolution(
-        open=open_cols,
-        assignment=table,
-        unserved=un_share * inst.demand,
-        unserved_share=un_share,
-        objective=objective,
+    return _solution(
+        inst,
+        open_cols,
+        table,
+        un_share,
+        objective,
+        built.lower_bound,
         model_objective=built.incumbent_cost,
-        bound=float(bound),
-        gap=float(gap),
         status="Optimal" if built.proven else status,
         proven_optimal=built.proven,
         solve_seconds=built.solve_seconds,
