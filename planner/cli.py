@@ -55,6 +55,18 @@ def _progress() -> Progress:
     )
 
 
+def _siting_progress(prog: Progress, task):
+    """The siting engine's reports: a live line on a terminal, plain log lines otherwise."""
+
+    def show(p) -> None:
+        if err.is_terminal:
+            prog.update(task, description=escape(p.line()))
+        else:
+            err.print(p.line(), highlight=False, soft_wrap=True)
+
+    return show
+
+
 def _load(scenario_path: Path, strict: bool | None):
     from planner.io.load import load_inputs
     from planner.io.norms import load_norms
@@ -138,6 +150,14 @@ def run(
             help="Plan new schools (default: the scenario's siting.enabled).",
         ),
     ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--time-limit",
+            help="Safety cap in seconds on the siting solve (default: the scenario's "
+            "siting.time_limit_s). The plan itself stops on work limits.",
+        ),
+    ] = None,
 ) -> None:
     """Run the planner on SCENARIO and write every output to a fresh folder."""
     from planner.io.run_output import write_run
@@ -156,12 +176,16 @@ def run(
             task = prog.add_task("computing", total=None)
             prog.update(task, description="forecast")
             forecast, details = forecast_for(inputs)
+            from planner.siting.schools import limits_from
+
             result = compute(
                 inputs,
                 norms,
                 forecast=forecast,
                 siting=(sc.siting.enabled if siting is None else siting) and "sites" in inputs,
                 on_step=lambda s: prog.update(task, description=s),
+                siting_limits=limits_from(sc.siting, time_limit),
+                siting_progress=_siting_progress(prog, task),
             )
             for k, v in details.items():
                 result.tables[f"forecast_{k}"] = v
@@ -213,6 +237,12 @@ def _print_summary(sc: Scenario, result) -> None:
             f"{ss['cost_yuan'] / 1e8:,.2f} 亿元; solver {ss['status']}, gap {ss['gap']:.3%}, "
             f"{ss['solve_seconds']:.0f} s"
         )
+        if bool(ss.get("stopped_by_clock", False)):
+            err.print(
+                "[yellow]siting was stopped by the clock (siting.time_limit_s / --time-limit): "
+                "another machine may give another plan. Raise the cap for a reproducible "
+                "plan.[/]"
+            )
         if ss.get("distances") == "road":
             console.print(
                 f"distances along the road network; {ss['points_snapped_far']} demand points and "

@@ -197,6 +197,8 @@ def compute(
     forecast: pd.DataFrame | None = None,
     siting: bool = False,
     on_step: Callable[[str], None] | None = None,
+    siting_limits=None,
+    siting_progress: Callable | None = None,
 ) -> RunResult:
     """Run every computation step on validated inputs.
 
@@ -217,6 +219,10 @@ def compute(
         (:func:`road_network`).
     on_step : callable, optional
         Called with each step's name (progress display).
+    siting_limits : planner.siting.SolveLimits, optional
+        The siting engine's work limits and safety cap (default: from the scenario).
+    siting_progress : callable, optional
+        Receives the siting engine's progress reports.
 
     Returns
     -------
@@ -312,7 +318,13 @@ def compute(
 
         t = step("siting")
         outcome = site_schools(
-            inputs, norms, result.tables["needs"], cap_school, network=road_network(inputs)
+            inputs,
+            norms,
+            result.tables["needs"],
+            cap_school,
+            network=road_network(inputs),
+            limits=siting_limits,
+            progress=siting_progress,
         )
         result.tables.update(outcome.tables)
         if outcome.catchments is not None:

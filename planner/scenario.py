@@ -215,6 +215,38 @@ class ForecastSpec(_Strict):
     )
 
 
+class SitingLimits(_Strict):
+    """Work limits of the siting engine (counts, not seconds; None = the engine's default).
+
+    Attributes
+    ----------
+    fit_rounds : int
+        Rounds sizing and timing the projects by the exact assignment.
+    lagrangian_steps : int
+        Subgradient steps of the Lagrangian bound.
+    mip_nodes : int
+        Branch-and-bound nodes of the exact MILP.
+    mip_max_columns : int
+        The exact MILP runs only up to this many flow columns (pairs × periods).
+    polish_sweeps : int
+        Sweeps of polishing windows over the schools and sites.
+    window_columns : int
+        Flow columns per polishing window.
+    window_nodes : int
+        Branch-and-bound nodes per window.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    fit_rounds: int | None = Field(default=None, ge=0)
+    lagrangian_steps: int | None = Field(default=None, ge=0)
+    mip_nodes: int | None = Field(default=None, ge=0)
+    mip_max_columns: int | None = Field(default=None, ge=0)
+    polish_sweeps: int | None = Field(default=None, ge=0)
+    window_columns: int | None = Field(default=None, ge=100)
+    window_nodes: int | None = Field(default=None, ge=0)
+
+
 class SitingSpec(_Strict):
     """Assumptions of the siting step (布局优化假设).
 
@@ -248,9 +280,13 @@ class SitingSpec(_Strict):
         Years in which projects may open and demand is checked (default: base+1, +3, +5,
         +10 and the horizon).
     time_limit_s : float
-        Solver time limit in seconds; the best plan found and its proven gap are reported.
+        Safety cap in seconds on the whole siting solve. The engine stops on work limits
+        (``limits``), so the same inputs give the same plan on any machine; when this cap
+        cuts it instead, the run says so ("stopped by the clock") and exits with code 3.
     mip_gap : float
-        Relative gap at which the solver may stop.
+        Proven relative gap at which the engine stops early.
+    limits : SitingLimits
+        Work limits of the engine's steps (see :class:`SitingLimits`).
     single_sourcing : bool
         Assign each demand point (grid block or development) wholly to one school per
         period and stage, so that catchments partition the blocks (学区划分); a point is
@@ -288,8 +324,9 @@ class SitingSpec(_Strict):
     budget: float | None = Field(default=None, ge=0)
     discount_rate: float = Field(default=0.03, ge=0, le=0.5)
     periods: list[int] | None = None
-    time_limit_s: float = Field(default=120.0, gt=0)
+    time_limit_s: float = Field(default=600.0, gt=0)
     mip_gap: float = Field(default=1e-3, ge=0, le=0.5)
+    limits: SitingLimits = Field(default_factory=SitingLimits)
     single_sourcing: bool = False
     closest_assignment: bool = False
     boarding_per_rural_town: bool = False

@@ -1,47 +1,44 @@
-"""School siting (学校布局优化).
+"""School siting (学校布局优化): one engine from a p-median to the phased school plan.
 
-- :mod:`planner.siting.problem` — the instance builder (demand grid, facilities,
-  expansion and new-school options, sparse reach);
-- :mod:`planner.siting.plan` — the phased MILP on HiGHS (build → solve → extract);
-- :mod:`planner.siting.schools` — :func:`~planner.siting.schools.site_schools`, the
-  step of ``planner run``;
-- :mod:`planner.siting.instance` — :class:`SitingInstance`, the solver core's
-  cost-matrix instance (p-median, fixed charge, capacitated, single sourcing) with a
-  feasibility check before solving;
-- :mod:`planner.siting.model` — the solver core on HiGHS: :func:`build_model` (radius
-  or assignment formulation), :func:`solve_model`, :func:`extract`, :func:`solve`;
-- :mod:`planner.siting.heuristic` — greedy + interchange warm start;
-- :mod:`planner.siting.synthetic` — city-scale synthetic instances for benchmarks;
-- :mod:`planner.siting.warm` — LP-rounding start and LP bound for the phased model.
+- :mod:`planner.siting.instance` — :class:`SitingInstance`, the cost-matrix core
+  (clients, facilities, projects, periods) with its feasibility check;
+- :mod:`planner.siting.problem` — the GeoDataFrame adapter: a scenario's demand grid,
+  schools, sites and options, and :func:`~planner.siting.problem.to_instance`;
+- :mod:`planner.siting.build` — the MILP, one function per named constraint block;
+- :mod:`planner.siting.heuristic` — the construction heuristic (greedy add, fit, drop,
+  interchange);
+- :mod:`planner.siting.lagrange` — the Lagrangian bound (knapsacks per facility);
+- :mod:`planner.siting.transport` — plans, exact and greedy assignment, plan costs;
+- :mod:`planner.siting.solve` — :func:`solve`, the one entry: heuristic → bound → exact
+  → polish under work limits (:class:`SolveLimits`);
+- :mod:`planner.siting.radius`, :mod:`planner.siting.reduce`,
+  :mod:`planner.siting.interchange`, :mod:`planner.siting.columns` — the p-median
+  strategy of :func:`solve` (uncapacitated one-period instances);
+- :mod:`planner.siting.schools` — :func:`~planner.siting.schools.site_schools`, the step
+  of ``planner run``;
+- :mod:`planner.siting.synthetic` — city-scale synthetic instances for benchmarks.
 """
 
-from planner.siting.heuristic import HeuristicResult, greedy_interchange
+from planner.siting.heuristic import HeuristicLimits
 from planner.siting.instance import SitingInstance
-from planner.siting.model import (
-    FORMULATIONS,
-    BuiltModel,
+from planner.siting.solve import (
+    STRATEGIES,
+    InfeasibleError,
+    Progress,
     SitingSolution,
-    build_model,
-    extract,
-    plan_cost,
+    SolveLimits,
     solve,
-    solve_model,
+    strategy_for,
 )
-from planner.siting.synthetic import CityLayout, city_instance, city_layout
 
 __all__ = [
-    "FORMULATIONS",
-    "BuiltModel",
-    "CityLayout",
-    "HeuristicResult",
+    "STRATEGIES",
+    "HeuristicLimits",
+    "InfeasibleError",
+    "Progress",
     "SitingInstance",
     "SitingSolution",
-    "build_model",
-    "city_instance",
-    "city_layout",
-    "extract",
-    "greedy_interchange",
-    "plan_cost",
+    "SolveLimits",
     "solve",
-    "solve_model",
+    "strategy_for",
 ]

@@ -50,6 +50,7 @@ from scipy.spatial import cKDTree
 
 from planner.norms import Norms
 from planner.scenario import SitingSpec
+from planner.siting.instance import SitingInstance
 
 if TYPE_CHECKING:  # networkx is only needed when a road network is given
     import networkx as nx
@@ -61,6 +62,7 @@ __all__ = [
     "network_distances",
     "snap_distances",
     "nine_year_split",
+    "to_instance",
 ]
 
 STAGES = ("primary", "junior")
@@ -786,3 +788,101 @@ def network_distances(
     )
     out.sort_indices()
     return out
+
+
+#: objective weight of one unserved seat in one period, in 万元 (far above any seat's cost)
+UNSERVED_WEIGHT = 1000.0
+#: travel weight in 万元 per seat-km (small: breaks ties between plans of equal cost)
+TRAVEL_WEIGHT = 0.001
+#: extra weight in 万元 per seat-km travelled beyond the norm's service radius
+BEYOND_RADIUS_WEIGHT = 0.05
+#: weight in 万元 of a unit left without the boarding school the rule asks for (worth
+#: 10,000 unserved seat-periods: the rule yields only where it cannot be met)
+BOARDING_WEIGHT = 1e7
+
+
+def to_instance(
+    problem: SitingProblem,
+    *,
+    budget: float | None,
+    discount_rate: float,
+    base_year: int,
+    single_sourcing: bool,
+    closest_assignment: bool,
+) -> SitingInstance:
+    """The engine's instance of a scenario's siting problem (the GeoDataFrame adapter).
+
+    Objective in 万元 (10,000 yuan), near-lexicographic: an unserved seat in a period costs
+    :data:`UNSERVED_WEIGHT`, far above any seat's cost; then the project costs discounted
+    at ``discount_rate`` to ``base_year`` and charged in the opening year; then travel,
+    :data:`TRAVEL_WEIGHT` per seat-km and :data:`BEYOND_RADIUS_WEIGHT` per seat-km beyond
+    the norm's service radius; a unit of the boarding rule left without a boarding school
+    costs :data:`BOARDING_WEIGHT`.
+
+    Parameters
+    ----------
+    problem : SitingProblem
+    budget : float or None
+        Total undiscounted cost limit (yuan).
+    discount_rate : float
+        Yearly discount rate of the project costs.
+    base_year : int
+        Year the costs are discounted to.
+    single_sourcing, closest_assignment : bool
+        The scenario's assignment rules.
+
+    Returns
+    -------
+    SitingInstance
+    """
+    pb = problem
+    years = np.asarray(pb.periods, dtype=np.int64)
+    P = len(years)
+    dist = pb.dist.tocsr()
+    dist.sort_indices()
+    rows = np.repeat(np.arange(dist.shape[0]), np.diff(dist.indptr))
+    beyond = np.maximum(dist.data - pb.radius[rows], 0.0)
+    unit_cost = TRAVEL_WEIGHT * dist.data / 1000.0 + BEYOND_RADIUS_WEIGHT * beyond / 1000.0
+    cost = sp.csr_matrix((unit_cost, dist.indices, dist.indptr), shape=dist.shape)
+    opt = pb.options
+    O = len(opt)
+    yuan = opt["cost"].to_numpy(float) if O else np.zeros(0)
+    disc = (1.0 + discount_rate) ** -(years - int(base_year)).astype(float)
+    objective = yuan[:, None] * disc[None, :] / 1e4
+    earliest_year = opt["earliest_year"].to_numpy(np.int64) if O else np.zeros(0, np.int64)
+    earliest = np.searchsorted(years, earliest_year, side="left")  # P: never within the plan
+    group = pd.factorize(opt["group"])[0] if O else np.zeros(0, np.int64)
+    cover = None
+    if pb.boarding_units:
+        capable = opt["boarding"].to_numpy(bool)
+        u_of = pd.Index(pb.boarding_units).get_indexer(opt["unit_id"].to_numpy(object))
+        m = capable & (u_of >= 0)
+        cover = sp.csr_matrix(
+            (np.ones(int(m.sum())), (u_of[m], np.flatnonzero(m))),
+            shape=(len(pb.boarding_units), O),
+        )
+    fac = pb.facilities
+    public = fac["public"].to_numpy(bool) if "public" in fac else np.ones(len(fac), bool)
+    return SitingInstance(
+        cost,
+        np.asarray(pb.demand, float),
+        capacity=np.asarray(pb.cap0, float),
+        option_group=group,
+        option_adds=pb.adds.tocsc(),
+        option_cost=yuan,
+        option_objective=objective,
+        option_earliest=earliest,
+        budget=budget,
+        single_source=single_sourcing,
+        unserved_penalty=UNSERVED_WEIGHT,
+        distance=dist,
+        public=public,
+        closest=closest_assignment,
+        cover=cover,
+        cover_penalty=None if cover is None else np.full(cover.shape[0], BOARDING_WEIGHT),
+        periods=years,
+        client_names=pb.points["point_id"].astype(str).to_numpy(),
+        facility_names=(fac["ref"].astype(str) + "/" + fac["stage"].astype(str)).to_numpy(),
+        group_names=pd.factorize(opt["group"])[1].to_numpy() if O else None,
+        cover_names=np.asarray(pb.boarding_units, dtype=object) if cover is not None else None,
+    )

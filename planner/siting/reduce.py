@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.siting.instance import SitingInstance
+from planner.siting.columns import ColumnInstance
 
 __all__ = ["ReductionResult", "can_reduce", "reduce_pmedian"]
 
@@ -59,7 +59,7 @@ class ReductionResult:
     relaxed: np.ndarray
 
 
-def can_reduce(inst: SitingInstance) -> bool:
+def can_reduce(inst: ColumnInstance) -> bool:
     """Whether ``inst`` is a p-median instance that :func:`reduce_pmedian` can reduce.
 
     That is: ``p`` set, uncapacitated, no budget, no existing facility, no fixed cost,
@@ -77,7 +77,7 @@ def can_reduce(inst: SitingInstance) -> bool:
 
 
 def reduce_pmedian(
-    inst: SitingInstance,
+    inst: ColumnInstance,
     upper: float,
     plan_open: np.ndarray,
     *,
@@ -88,7 +88,7 @@ def reduce_pmedian(
 
     Parameters
     ----------
-    inst : SitingInstance
+    inst : ColumnInstance
         A p-median instance (:func:`can_reduce`).
     upper : float
         Cost of a known plan (e.g. the greedy + interchange heuristic's).

@@ -20,18 +20,194 @@ from planner.demand import development_arrivals
 from planner.inputs import Inputs
 from planner.io.roads import SNAP_TOLERANCE_M
 from planner.norms import Norms
-from planner.siting.plan import PlanResult, plan
 from planner.siting.problem import (
     SitingProblem,
     build_problem,
     default_periods,
     snap_distances,
+    to_instance,
 )
+from planner.siting.solve import Progress, SitingSolution, SolveLimits, solve
 
 if TYPE_CHECKING:  # networkx is only needed when a road network is given
     import networkx as nx
 
-__all__ = ["SitingOutcome", "site_schools"]
+__all__ = ["PlanResult", "SitingOutcome", "limits_from", "plan", "site_schools"]
+
+
+@dataclass
+class PlanResult:
+    """What the engine decided for a scenario, in the scenario's terms.
+
+    Attributes
+    ----------
+    projects : DataFrame
+        ``ref, kind, school_type, classes_primary, classes_junior, seats_primary,
+        seats_junior, cost, year`` (and ``unit_id``, ``boarding``).
+    assignments : DataFrame
+        ``point_id, fac_id, stage, year, seats, distance_m``.
+    unserved : DataFrame
+        ``point_id, stage, unit_id, year, seats, reason``.
+    status : str
+        ``Optimal``, ``Gap reached``, ``Work limit reached`` or ``Stopped by the clock``.
+    objective, bound, gap : float
+        The plan's objective (万元-weighted), the best proven bound, the proven gap.
+    solve_seconds, build_seconds : float
+    stopped_by_clock : bool
+        The safety cap cut the solve: another machine may give another plan.
+    boarding_unmet : list of str
+        Units of the boarding rule left without a boarding school.
+    steps : DataFrame
+        The engine's steps with their plan, bound and work.
+    """
+
+    projects: pd.DataFrame
+    assignments: pd.DataFrame
+    unserved: pd.DataFrame
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    solve_seconds: float
+    build_seconds: float
+    stopped_by_clock: bool = False
+    boarding_unmet: list[str] = field(default_factory=list)
+    steps: pd.DataFrame | None = None
+
+    @property
+    def proven_optimal(self) -> bool:
+        """True when the gap is closed."""
+        return self.status == "Optimal"
+
+
+def limits_from(spec, time_limit: float | None = None) -> SolveLimits:
+    """The engine's work limits from a scenario's ``[siting]`` (and a CLI time cap)."""
+    from dataclasses import replace
+
+    lim = SolveLimits(gap=float(spec.mip_gap), time_limit=float(spec.time_limit_s))
+    given = {k: v for k, v in spec.limits.model_dump().items() if v is not None}
+    if given:
+        lim = replace(lim, **given)
+    if time_limit is not None:
+        lim = replace(lim, time_limit=float(time_limit))
+    return lim
+
+
+def plan(
+    problem: SitingProblem,
+    *,
+    budget: float | None = None,
+    discount_rate: float = 0.03,
+    base_year: int | None = None,
+    single_sourcing: bool = False,
+    closest_assignment: bool = False,
+    limits: SolveLimits | None = None,
+    progress=None,
+) -> PlanResult:
+    """Solve a scenario's siting problem with the engine and read the plan in its terms."""
+    import time
+
+    t0 = time.perf_counter()
+    base = int(base_year if base_year is not None else problem.periods.min() - 1)
+    inst = to_instance(
+        problem,
+        budget=budget,
+        discount_rate=discount_rate,
+        base_year=base,
+        single_sourcing=single_sourcing,
+        closest_assignment=closest_assignment,
+    )
+    build_s = time.perf_counter() - t0
+    sol = solve(inst, limits=limits, progress=progress)
+    return _result(problem, inst, sol, build_s)
+
+
+def _result(pb: SitingProblem, inst, sol: SitingSolution, build_s: float) -> PlanResult:
+    P = len(pb.periods)
+    on = np.flatnonzero(sol.open_period >= 0)
+    opt = pb.options.iloc[on].copy()
+    opt["year"] = pb.periods[sol.open_period[on]]
+    projects = opt.drop(columns=["opt_id", "group", "earliest_year"]).reset_index(drop=True)
+    r, f, _ = inst.pairs()
+    e, p = np.nonzero(sol.flow > 1e-6)
+    pts = pb.points
+    assignments = pd.DataFrame(
+        {
+            "point_id": pts["point_id"].to_numpy()[r[e]],
+            "fac_id": f[e],
+            "stage": pts["stage"].to_numpy()[r[e]],
+            "year": pb.periods[p],
+            "seats": sol.flow[e, p],
+            "distance_m": inst.distance.data[e],
+        }
+    )
+    i, q = np.nonzero(sol.unserved > 1e-6)
+    unserved = pd.DataFrame(
+        {
+            "point_id": pts["point_id"].to_numpy()[i],
+            "stage": pts["stage"].to_numpy()[i],
+            "unit_id": pts["unit_id"].to_numpy()[i],
+            "year": pb.periods[q],
+            "seats": sol.unserved[i, q],
+            "reason": _reasons(pb, inst, sol, i),
+        }
+    )
+    unmet = []
+    if pb.boarding_units:
+        from planner.siting.transport import cover_met
+
+        met = cover_met(inst, sol.open_period)
+        unmet = [u for u, ok in zip(pb.boarding_units, met, strict=True) if not ok]
+    del P
+    return PlanResult(
+        projects,
+        assignments,
+        unserved,
+        sol.status,
+        sol.objective,
+        sol.bound,
+        sol.gap,
+        sol.seconds,
+        build_s,
+        sol.stopped_by_clock,
+        unmet,
+        sol.steps,
+    )
+
+
+def _reasons(pb: SitingProblem, inst, sol: SitingSolution, points: np.ndarray) -> np.ndarray:
+    """Why each unserved point lacks seats: nothing within reach, budget, or capacity.
+
+    ``budget`` when a budget is set and every still-possible upgrade at a reachable school
+    or site (an option larger than the one chosen in its group) costs more than the
+    budget left; ``capacity`` otherwise.
+    """
+    has_reach = np.diff(pb.dist.indptr) > 0
+    reason = np.where(has_reach[points], "capacity", "nothing within reach").astype(object)
+    if inst.budget is None or not inst.O:
+        return reason
+    built = sol.open_period >= 0
+    left = inst.budget - float(inst.option_cost[built].sum())
+    opt = pb.options
+    groups = inst.option_group
+    cost = inst.option_cost
+    seats = (opt["seats_primary"] + opt["seats_junior"]).to_numpy(float)
+    G = inst.G
+    g_cost = np.zeros(G)
+    g_seats = np.zeros(G)
+    np.add.at(g_cost, groups[built], cost[built])
+    np.add.at(g_seats, groups[built], seats[built])
+    extra = np.where(~built & (seats > g_seats[groups]), cost - g_cost[groups], np.inf)
+    adds = pb.adds.tocsr()
+    fac_min = np.full(adds.shape[0], np.inf)
+    rows = np.repeat(np.arange(adds.shape[0]), np.diff(adds.indptr))
+    np.minimum.at(fac_min, rows, extra[adds.indices])
+    d = pb.dist[points]
+    pt_min = np.full(len(points), np.inf)
+    np.minimum.at(pt_min, np.repeat(np.arange(len(points)), np.diff(d.indptr)), fac_min[d.indices])
+    blocked = has_reach[points] & np.isfinite(pt_min) & (pt_min > left + 1e-6)
+    reason[blocked] = "budget"
+    return reason
 
 
 @dataclass
@@ -90,6 +266,8 @@ def site_schools(
     school_capacity: pd.DataFrame,
     *,
     network: nx.Graph | None = None,
+    limits: SolveLimits | None = None,
+    progress=None,
 ) -> SitingOutcome:
     """Plan new schools and expansions for a scenario.
 
@@ -108,6 +286,11 @@ def site_schools(
         :func:`~planner.siting.problem.build_problem`; ``planner run`` builds it from
         the scenario's ``roads`` input with :func:`planner.run.road_network`); None =
         straight line × detour.
+    limits : SolveLimits, optional
+        The engine's work limits and safety cap (default: from the scenario,
+        :func:`limits_from`).
+    progress : callable, optional
+        Receives the engine's :class:`~planner.siting.solve.Progress` reports.
 
     Returns
     -------
@@ -152,10 +335,10 @@ def site_schools(
         budget=spec.budget,
         discount_rate=spec.discount_rate,
         base_year=sc.base_year,
-        time_limit=spec.time_limit_s,
-        mip_gap=spec.mip_gap,
         single_sourcing=spec.single_sourcing,
         closest_assignment=spec.closest_assignment,
+        limits=limits if limits is not None else limits_from(spec),
+        progress=progress,
     )
     if result.boarding_unmet:
         checks = [
@@ -242,6 +425,7 @@ def _tables(inputs, needs, problem, result, checks, crs) -> dict[str, pd.DataFra
             {
                 "status": result.status,
                 "proven_optimal": result.proven_optimal,
+                "stopped_by_clock": bool(result.stopped_by_clock),
                 "objective": round(result.objective, 3),
                 "best_bound": round(result.bound, 3),
                 "gap": result.gap,
