@@ -318,7 +318,6 @@ def _build_radius(
     zl = lv[has_z]
     return _Radius(
         inst,
-        "radius",
         h,
         cols={"open": slice(0, m), "level": slice(m, m + Z)},
         rows=rows,
