@@ -88,6 +88,11 @@ def package_versions() -> dict[str, str]:
     """Installed versions of the packages a result depends on."""
     out = {"python": platform.python_version()}
     for name in MANIFEST_PACKAGES:
+        if name == "planner":  # distributed as school-seat-planner; the import name counts
+            import planner
+
+            out[name] = planner.__version__
+            continue
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
