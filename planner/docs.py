@@ -20,10 +20,14 @@ from planner.errors import PROBLEM_CODES
 from planner.io.norms import available_norms, load_norms
 from planner.io.schema import load_schema
 from planner.scenario import (
+    BasemapSpec,
     DemandSpec,
+    ExportSpec,
     ForecastSpec,
     InputSpec,
     InputsSpec,
+    LabelZoomSpec,
+    MapSpec,
     Scenario,
     SitingSpec,
 )
@@ -207,6 +211,10 @@ def render_scenario() -> str:
     out += _model_table(DemandSpec, "`[demand]` — demand assumptions")
     out += _model_table(ForecastSpec, "`[forecast]` — forecast assumptions")
     out += _model_table(SitingSpec, "`[siting]` — siting assumptions")
+    out += _model_table(MapSpec, "`[map]` — the run's map (see docs/maps.md)")
+    out += _model_table(BasemapSpec, "`[map.basemap]` — basemap (底图)")
+    out += _model_table(LabelZoomSpec, "`[map.label_zoom]` — permanent labels")
+    out += _model_table(ExportSpec, "`[map.export]` — PNG / PDF export")
     return "\n".join(out) + "\n"
 
 
