@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
+from planner.io.workbook import plan_gaps, workbook_sheets
 from planner.io.writers import (
     OutputFolder,
-    localise,
     output_labels,
     write_csv,
     write_excel,
@@ -124,8 +124,9 @@ def write_run(
 ) -> Path:
     """Write every output of a run to ``out_dir``, atomically.
 
-    Files: the result tables as tidy CSV (English headers), ``results.xlsx`` (Chinese
-    headers with units, one sheet per table, frozen header row), the canonical inputs
+    Files: the result tables as tidy CSV (English headers), ``results.xlsx`` (the plan
+    draft's 说明 / 建设项目表 / 分年度学位需求表, then one sheet per table with Chinese
+    headers, units and number formats, set up for printing), the canonical inputs
     (``inputs/``: spatial layers in one WGS84 GeoPackage, tables as CSV), the
     validation report, the norms in force and ``manifest.json`` (scenario, input file
     hashes, package versions, timings).
@@ -140,6 +141,7 @@ def write_run(
             "needs_list_junior": needs_wide(result.tables["needs"], "junior"),
             **result.tables,
         }
+        tables["gaps_plan"] = plan_gaps(result)
         tables["norms"] = result.norms.to_frame()
         tables["inputs_summary"] = result.inputs.summary()
         tables["validation"] = result.inputs.report.to_frame()
@@ -147,7 +149,7 @@ def write_run(
             write_csv(df, tmp / f"{name}.csv")
         order = sorted(tables, key=lambda k: list(SHEETS).index(k) if k in SHEETS else 99)
         write_excel(
-            {SHEETS.get(k, k): localise(tables[k], labels, table=k) for k in order},
+            workbook_sheets(result, {k: tables[k] for k in order}, labels, SHEETS),
             tmp / "results.xlsx",
         )
         canon = tmp / "inputs"
