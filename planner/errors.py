@@ -24,6 +24,8 @@ __all__ = [
     "ValidationFailed",
     "NotFittedError",
     "SolverError",
+    "StepFailed",
+    "EXIT_STEP_FAILED",
     "Problem",
     "PROBLEM_CODES",
     "ValidationReport",
@@ -71,6 +73,23 @@ class NotFittedError(PlannerError, ValueError):
 
 class SolverError(PlannerError):
     """The optimisation solver failed or the model is infeasible; the message says why."""
+
+
+#: exit code of a run that wrote its outputs but one step failed (flagged in the manifest)
+EXIT_STEP_FAILED = 4
+
+
+class StepFailed(PlannerError):
+    """The run was written, but some deliverables failed (``failed``: step → message)."""
+
+    def __init__(self, failed: dict[str, str], where: str = "") -> None:
+        self.failed = dict(failed)
+        lines = "\n".join(f"  {k}: {v}" for k, v in self.failed.items())
+        at = f" in {where}" if where else ""
+        super().__init__(
+            f"the run was written{at}, but {len(self.failed)} step(s) failed (see "
+            f"manifest.json, failed_steps):\n{lines}"
+        )
 
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.5) -> str | None:

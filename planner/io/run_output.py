@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
+from planner.errors import PlannerError, StepFailed
 from planner.io.workbook import plan_gaps, workbook_sheets
 from planner.io.writers import (
     OutputFolder,
@@ -124,6 +125,9 @@ def write_run(
 ) -> Path:
     """Write every output of a run to ``out_dir``, atomically.
 
+    Raises :class:`planner.errors.StepFailed` after writing everything else when the
+    map or the GIS layers failed (listed in the manifest's ``failed_steps``).
+
     Files: the result tables as tidy CSV (English headers), ``results.xlsx`` (the plan
     draft's 说明 / 建设项目表 / 分年度学位需求表, then one sheet per table with Chinese
     headers, units and number formats, set up for printing), the canonical inputs
@@ -159,9 +163,8 @@ def write_run(
                 pyogrio.write_dataframe(df, canon / "inputs.gpkg", layer=name, driver="GPKG")
             else:
                 write_csv(df, canon / f"{name}.csv")
-        for name, layer in result.layers.items():
-            pyogrio.write_dataframe(layer, tmp / "results.gpkg", layer=name, driver="GPKG")
-        _write_report(result, tmp)
+        failed = _write_deliverables(result, tmp)
+        _write_report(result, tmp, failed=failed)
         manifest = {
             "planner_manifest": 1,
             "scenario": {"file": str(Path(sc.source_file).resolve()), **sc.model_dump(mode="json")},
@@ -181,12 +184,33 @@ def write_run(
             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "timings_s": {k: round(v, 3) for k, v in {**result.timings, **(timings or {})}.items()},
             "outputs": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
+            "failed_steps": failed,
         }
         write_json(manifest, tmp / "manifest.json")
+    if failed:
+        raise StepFailed(failed, str(out_dir))
     return Path(out_dir)
 
 
-def _write_report(result: RunResult, tmp: Path) -> None:
+def _write_deliverables(result: RunResult, tmp: Path) -> dict[str, str]:
+    """``results.gpkg`` and ``map.html``; a step that fails is reported, the run kept."""
+    from planner.io.gis import write_results_gpkg
+    from planner.maps.classify import scale_for
+
+    failed: dict[str, str] = {}
+    scale = scale_for((result.tables["needs"], result.tables.get("projects")))
+    for step, write in (
+        ("results.gpkg", lambda: write_results_gpkg(result, tmp / "results.gpkg", scale=scale)),
+        ("map.html", lambda: _write_map(result, tmp, scale)),
+    ):
+        try:
+            write()
+        except PlannerError as exc:
+            failed[step] = str(exc)
+    return failed
+
+
+def _write_report(result: RunResult, tmp: Path, *, failed: dict[str, str] | None = None) -> None:
     """Charts (PNG) and the HTML summary page ``index.html``."""
     import matplotlib.pyplot as plt
 
@@ -274,16 +298,14 @@ def _write_report(result: RunResult, tmp: Path) -> None:
         maps=maps,
     )
     (tmp / "index.html").write_text(page, encoding="utf-8")
-    _write_map(result, tmp)
 
 
-def _write_map(result: RunResult, tmp: Path) -> None:
-    """The offline seat-gap map (``map.html``); a missing asset cache only warns."""
-    import warnings
+def _write_map(result: RunResult, tmp: Path, scale=None) -> None:
+    """The offline seat-gap map (``map.html``, as the scenario's ``[map]`` says).
 
-    from planner.maps import AssetError, gap_map, save_offline, siting_layers
+    The map's assets ship with the package, so a map that cannot be written is an error
+    (:class:`planner.maps.MapError` / :class:`planner.maps.AssetError`), never a warning.
+    """
+    from planner.maps import gap_map, save_offline
 
-    try:
-        save_offline(gap_map(result, **siting_layers(result)), tmp / "map.html")
-    except AssetError as exc:
-        warnings.warn(f"map.html not written: {exc}", stacklevel=2)
+    save_offline(gap_map(result, scale=scale), tmp / "map.html")
