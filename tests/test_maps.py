@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import html
 import importlib.util
@@ -21,7 +20,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
-from hostile import HOSTILE, hostile_result
+from hostile import HOSTILE, hostile_result, with_plan
 from shapely.geometry import LineString
 
 from planner.errors import PlannerError
@@ -242,43 +241,6 @@ def _page(m: folium.Map) -> str:
     return m.get_root().render()
 
 
-def _with_plan(demo):
-    """The demo with a small hand-made plan (no solver): two projects, unserved demand."""
-    r = copy.copy(demo)
-    r.tables = dict(demo.tables)
-    r.layers = {}
-    units = demo.inputs["units"].to_crs(4326)
-    pt = units.geometry.representative_point()
-    r.tables["projects"] = pd.DataFrame(
-        {
-            "ref": ["E001", "P001"],
-            "kind": ["new", "expansion"],
-            "name": ["新建一小", "东城一小"],
-            "unit_id": [units["unit_id"].iloc[0], units["unit_id"].iloc[1]],
-            "school_type": ["primary", "nine_year"],
-            "classes_primary": [24, 6],
-            "classes_junior": [0, 3],
-            "seats_primary": [1080, 270],
-            "seats_junior": [0, 150],
-            "cost": [9e7, 2.1e7],
-            "year": [2026, 2030],
-            "seats": [1080, 420],
-            "lon": [pt.iloc[0].x, pt.iloc[1].x],
-            "lat": [pt.iloc[0].y, pt.iloc[1].y],
-        }
-    )
-    r.tables["unserved"] = pd.DataFrame(
-        {
-            "unit_id": [units["unit_id"].iloc[2]] * 3,
-            "stage": ["primary"] * 3,
-            "year": [2030, 2030, 2035],
-            "reason": ["capacity", "nothing within reach", "capacity"],
-            "seats": [100.0, 50.0, 7.0],
-        }
-    )
-    return r
-
-
 def test_gap_map_has_every_year_before_and_after_the_plan(demo):
     cfg = _config(_page(gap_map(demo)))
     sc = demo.inputs.scenario
@@ -292,7 +254,7 @@ def test_gap_map_has_every_year_before_and_after_the_plan(demo):
         assert v["req"] == [int(n.loc[u, "required_seats"]) for u in ids]
         assert v["gap"] == [int(n.loc[u, "seat_gap"]) for u in ids]
         assert v["gapA"] == v["gap"]  # no plan: after = before
-    planned = _config(_page(gap_map(_with_plan(demo))))
+    planned = _config(_page(gap_map(with_plan(demo))))
     assert planned["hasPlan"] is True
     u0 = planned["units"]["ids"][0]
     v = planned["values"]["primary"]["2030"]
@@ -304,7 +266,7 @@ def test_gap_map_has_every_year_before_and_after_the_plan(demo):
 def test_gap_map_one_classed_scale_for_every_layer(demo):
     from planner.maps.classify import scale_for
 
-    r = _with_plan(demo)
+    r = with_plan(demo)
     cfg = _config(_page(gap_map(r)))
     scale = scale_for((r.tables["needs"], r.tables["projects"]))
     assert cfg["scale"] == dict(scale)
@@ -337,7 +299,7 @@ def test_classed_scale_rounds_and_separates_gaps_from_surpluses():
 
 
 def test_gap_map_words_years_and_units(demo):
-    page = _page(gap_map(_with_plan(demo)))
+    page = _page(gap_map(with_plan(demo)))
     cfg = _config(page)
     assert "座" not in page
     assert "%n% 个" in cfg["text"]["gap_tip"] and "%r% 个" in cfg["text"]["gap_class"]
@@ -351,7 +313,7 @@ def test_gap_map_words_years_and_units(demo):
 
 
 def test_service_radii_come_from_the_norms(demo):
-    r = _with_plan(demo)
+    r = with_plan(demo)
     cfg = _config(_page(gap_map(r)))
     kinds = dict(zip(demo.inputs["units"]["unit_id"], demo.inputs["units"]["kind"], strict=True))
     p0, _ = r.tables["projects"].itertuples(index=False)
@@ -531,7 +493,7 @@ def test_local_tile_folder_and_mbtiles_travel_with_the_map(demo, fake_assets, tm
 
 def test_siting_layers_are_drawn_with_every_period(demo):
     units = demo.inputs["units"].to_crs(4326)
-    r = _with_plan(demo)
+    r = with_plan(demo)
     cells = units.iloc[:2].copy()
     r.layers = {
         "catchments": gpd.GeoDataFrame(

@@ -189,15 +189,13 @@
   // ------------------------------------------------------------ projects and radii
   var projects = L.layerGroup();
   var radii = L.layerGroup();
-  overlays.projects = projects;
-  overlays.radii = radii;
   var projectMarkers = (C.projects || []).map(function (p) {
     var glyph = p.kind === "new" ? "★" : "▲";
     var icon = L.divIcon({
       className: "pl-proposed pl-proposed-" + p.kind,
       html: '<span class="pl-glyph">' + glyph + '</span><span class="pl-label pl-label-project">' + p.label + "</span>",
-      iconSize: [18, 18],
-      iconAnchor: [9, 9]
+      iconSize: [20, 20],
+      iconAnchor: [10, 10]
     });
     var m = L.marker([p.lat, p.lon], {icon: icon, keyboard: false, riseOnHover: true});
     m.bindPopup(p.popup, {maxWidth: 360});
@@ -210,6 +208,11 @@
     });
     return {p: p, marker: m, circles: circles};
   });
+  // only layers with something to show get a switch
+  if (projectMarkers.length && C.layerOrder.indexOf("projects") >= 0) { overlays.projects = projects; }
+  if (projectMarkers.some(function (o) { return o.circles.length; }) && C.layerOrder.indexOf("radii") >= 0) {
+    overlays.radii = radii;
+  }
   function projectShown(p) {
     var y = state.pyear;
     if (y !== "all") {
@@ -235,9 +238,9 @@
   var catchments = L.layerGroup();
   var allocations = L.layerGroup();
   var unserved = L.layerGroup();
-  overlays.catchments = catchments;
-  overlays.allocations = allocations;
-  overlays.unserved = unserved;
+  if (C.catchments) { overlays.catchments = catchments; }
+  if (C.allocations) { overlays.allocations = allocations; }
+  if (C.unserved && C.unserved.length) { overlays.unserved = unserved; }
   function refilterPeriod() {
     var period = periodFor(state.year);
     catchments.clearLayers();
