@@ -411,13 +411,18 @@ def test_hostile_names_show_literally_and_never_run(browser, hostile_html):
 def test_compare_page_shows_both_maps_and_pans_them_together(
     browser, demo_html, hostile_html, tmp_path
 ):
+    from planner.maps.classify import gap_scale
     from planner.maps.compare import side_by_side
 
+    shared = gap_scale([-5000, -10, 0, 12, 900, 7000])
     page_html = side_by_side(
         demo_html.read_text(encoding="utf-8"),
         hostile_html.read_text(encoding="utf-8"),
         name_a="基准 baseline",
         name_b=HOSTILE[0] + HOSTILE[2],
+        norms_a="guangdong：千人学位数 小学 80 / 初中 40 个",
+        norms_b=HOSTILE[1],
+        scale=shared,
     )
     path = tmp_path / "compare_map.html"
     path.write_text(page_html, encoding="utf-8")
@@ -459,6 +464,17 @@ def test_compare_page_shows_both_maps_and_pans_them_together(
     page.wait_for_timeout(400)
     assert view(a)[2] == zoom and view(b)[2] == zoom + 1
     heads = page.locator("h2").all_inner_texts()
-    assert heads[1].endswith(HOSTILE[0] + HOSTILE[2])
+    assert HOSTILE[0] + HOSTILE[2] in heads[1] and HOSTILE[1] in heads[1]
+    assert "小学 80 / 初中 40" in heads[0]
+    # one scale on both sides
+    for fr in (a, b):
+        assert fr.evaluate("window.PLANNER_SCALE_OVERRIDE") == dict(shared)
+    # the layer choice follows too (with sync on)
+    page.locator("#planner-sync").check()
+    a.evaluate("plannerMapApi.setState({stage: 'junior', year: 2035, plan: 'before'})")
+    page.wait_for_function(
+        "() => { var s = document.querySelector('#planner-map-b').contentWindow"
+        ".plannerMapApi.getState(); return s.stage === 'junior' && s.year === 2035; }"
+    )
     assert watch.errors == [] and watch.dialogs == [] and watch.external() == []
     page.close()
