@@ -93,13 +93,15 @@ def _print_report(inputs, max_lines: int = 60) -> None:
     style = {"error": "red", "warning": "yellow", "info": "cyan"}
     rank = {"error": 0, "warning": 1, "info": 2}
     ordered = sorted(probs, key=lambda p: (rank[p.severity], p.file, p.row or 0))
-    for p in ordered[:max_lines]:
-        console.print(f"[{style[p.severity]}]{escape(str(p))}[/]", highlight=False, soft_wrap=True)
+    for p in ordered[:max_lines]:  # in Chinese, the English message alongside
+        console.print(f"[{style[p.severity]}]{escape(p.zh())}[/]", highlight=False, soft_wrap=True)
     if len(probs) > max_lines:
         console.print(f"… {len(probs) - max_lines} more (see validation.csv of a run)")
+    n_err, n_warn = len(inputs.report.errors), len(inputs.report.warnings)
+    n_info = len(probs) - n_err - n_warn
     console.print(
-        f"{len(inputs.report.errors)} error(s), {len(inputs.report.warnings)} warning(s), "
-        f"{len(probs) - len(inputs.report.errors) - len(inputs.report.warnings)} note(s)."
+        f"{n_err} 个错误、{n_warn} 个警告、{n_info} 条提示 / {n_err} error(s), "
+        f"{n_warn} warning(s), {n_info} note(s)."
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from planner.errors import PROBLEM_CODES
+from planner.errors import PROBLEM_CODES, PROBLEM_CODES_ZH
 from planner.io.norms import available_norms, load_norms
 from planner.io.schema import load_schema
 from planner.scenario import (
@@ -142,10 +142,11 @@ def render_problems() -> str:
     out.append(
         "Each problem in `validation.csv` and in `planner validate` carries one of these codes.\n"
     )
-    out.append("| code | meaning |")
-    out.append("|---|---|")
+    out.append("| code | meaning | 说明 | 处理建议 |")
+    out.append("|---|---|---|---|")
     for code, text in PROBLEM_CODES.items():
-        out.append(f"| `{code}` | {_cell(text)} |")
+        zh, todo = PROBLEM_CODES_ZH[code]
+        out.append(f"| `{code}` | {_cell(text)} | {_cell(zh)} | {_cell(todo)} |")
     return "\n".join(out) + "\n"
 
 
