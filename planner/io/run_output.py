@@ -13,7 +13,7 @@ import pandas as pd
 import pyogrio
 
 from planner.errors import PlannerError, StepFailed
-from planner.io.workbook import plan_gaps, workbook_sheets
+from planner.io.workbook import plan_gaps, site_land, workbook_sheets
 from planner.io.writers import (
     OutputFolder,
     output_labels,
@@ -27,6 +27,7 @@ from planner.reports import (
     gap_by_unit_chart,
     summary_page,
 )
+from planner.reports.plan_tables import plan_key_figures
 from planner.run import RunResult, needs_wide, summary
 
 __all__ = ["write_run", "file_sha256", "package_versions"]
@@ -277,7 +278,8 @@ def _write_report(result: RunResult, tmp: Path, *, failed: dict[str, str] | None
     files = [(p.name, p.name) for p in sorted(tmp.glob("*.csv"))] + [
         ("results.xlsx", "results.xlsx")
     ]
-    maps = [("学位缺口地图 seat-gap map", "map.html")]
+    files += [(n, n) for n in ("results.gpkg",) if (tmp / n).exists()]
+    maps = [("学位缺口地图 seat-gap map", "map.html")] if (tmp / "map.html").exists() else []
     page = summary_page(
         title=f"{sc.name} — 义务教育学位规划测算成果",
         scenario_name=sc.name,
@@ -296,6 +298,8 @@ def _write_report(result: RunResult, tmp: Path, *, failed: dict[str, str] | None
         files=files,
         charts=charts,
         maps=maps,
+        plan=plan_key_figures(result, site_land=site_land(result)),
+        failed=failed,
     )
     (tmp / "index.html").write_text(page, encoding="utf-8")
 

@@ -25,7 +25,7 @@ from planner.reports.plan_tables import (
     project_sheet,
 )
 
-__all__ = ["PLAN_SHEETS", "workbook_sheets", "plan_gaps"]
+__all__ = ["PLAN_SHEETS", "workbook_sheets", "plan_gaps", "site_land"]
 
 #: the plan draft's sheets, in order
 PLAN_SHEETS = ("说明", "建设项目表", "分年度学位需求表")
@@ -41,7 +41,8 @@ def _unit_names(result: Any) -> dict[str, str]:
     return dict(zip(u["unit_id"].astype(str), u["name"].astype(str), strict=False))
 
 
-def _site_land(result: Any) -> dict[str, float]:
+def site_land(result: Any) -> dict[str, float]:
+    """site_id → land area (m²) of the candidate sites."""
     if "sites" not in result.inputs or "land_area" not in result.inputs["sites"]:
         return {}
     s = result.inputs["sites"]
@@ -78,7 +79,7 @@ def workbook_sheets(
     }
     if "projects" in tables:
         sheets["建设项目表"] = project_sheet(
-            tables["projects"], unit_names=units, site_land=_site_land(result)
+            tables["projects"], unit_names=units, site_land=site_land(result)
         )
     sheets["分年度学位需求表"] = needs_sheet(plan_gaps(result), unit_names=units)
     for k, df in tables.items():

@@ -365,3 +365,78 @@ def plan_notes(result: Any, *, generated: str, version: str) -> list[tuple[str, 
         ),
     ]
     return out
+
+
+def plan_key_figures(
+    result: Any, *, site_land: Mapping[str, float] | None = None
+) -> dict[str, Any]:
+    """The plan's key figures for the summary page (规划主要指标).
+
+    Returns
+    -------
+    dict
+        ``figures``: (label, value) rows (projects, seats, investment, land, the first
+        five-year plan after the base year, unserved demand); ``periods``: the city's seat
+        gap before and after the plan at each plan period (DataFrame, Chinese headers);
+        ``solver``: (label, value) rows of the solver's proof. Empty when the run has no
+        plan.
+    """
+    p = result.tables.get("projects")
+    if p is None or not len(p):
+        return {}
+    site_land = site_land or {}
+    new = p.loc[p["kind"] == "new"]
+    land = sum(float(site_land.get(str(r), 0) or 0) for r in new["ref"]) if "ref" in p else 0.0
+    sp, sj = int(p["seats_primary"].sum()), int(p["seats_junior"].sum())
+    figures: list[tuple[str, str]] = [
+        (
+            "规划项目 projects",
+            f"{len(p)} 个（新建 {len(new)} 所，改扩建 {len(p) - len(new)} 所）",
+        ),
+        ("新增学位 seats added", f"{sp + sj:,} 个（小学 {sp:,}，初中 {sj:,}）"),
+        ("总投资 investment", f"{p['cost'].sum() / 1e8:,.2f} 亿元"),
+        ("新增用地 new land", f"{land / 1e4:,.1f} 公顷（新建学校地块）"),
+    ]
+    base = result.inputs.scenario.base_year
+    name, first, last = five_year_plan(base + 1)
+    q = p.loc[p["year"].astype(int).between(first, last)]
+    figures.append(
+        (
+            f"“{name}”（{first}—{last}年）",
+            f"{len(q)} 个项目，学位 {int(q['seats'].sum()):,} 个，投资 "
+            f"{q['cost'].sum() / 1e8:,.2f} 亿元",
+        )
+    )
+    un = result.tables.get("unserved")
+    if un is not None and len(un):
+        y = int(un["year"].max())
+        last_un = un.loc[un["year"] == y].groupby("stage")["seats"].sum()
+        text = "，".join(f"{STAGE_ZH[s]} {last_un.get(s, 0):,.0f} 个" for s in STAGE_ZH)
+        figures.append((f"未满足需求 unserved（{y}年）", text))
+    periods = pd.DataFrame()
+    ga = result.tables.get("gaps_after")
+    if ga is not None and len(ga):
+        g = ga.groupby(["year", "stage"])[["seat_gap", "seat_gap_after"]].sum().unstack("stage")
+        rows = []
+        for y in g.index:
+            row: dict[str, Any] = {"年份 year": str(int(y))}
+            for s in ("primary", "junior"):
+                if ("seat_gap", s) in g.columns:
+                    row[f"{STAGE_ZH[s]}缺口 实施前"] = f"{int(g.loc[y, ('seat_gap', s)]):,}"
+                    row[f"{STAGE_ZH[s]}缺口 实施后"] = f"{int(g.loc[y, ('seat_gap_after', s)]):,}"
+            rows.append(row)
+        periods = pd.DataFrame(rows)
+    solver: list[tuple[str, str]] = []
+    ss = result.tables.get("siting_summary")
+    if ss is not None and len(ss):
+        r = ss.iloc[0]
+        solver = [
+            ("求解状态 status", str(r.get("status", ""))),
+            ("相对间隙 proven gap", f"{float(r.get('gap', float('nan'))):.2%}"),
+            ("已证明最优 proven optimal", "是" if bool(r.get("proven_optimal")) else "否"),
+            ("求解时间 solve time", f"{float(r.get('solve_seconds', 0)):,.0f} 秒"),
+        ]
+        if "distances" in r:
+            dist = {"road": "路网距离 road", "straight": "直线距离×绕行系数 straight"}
+            solver.append(("距离 distances", dist.get(str(r["distances"]), str(r["distances"]))))
+    return {"figures": figures, "periods": periods, "solver": solver}
