@@ -213,6 +213,16 @@ def fetch(lock_path: Path, dest: Path, *, force: bool = False, check: bool = Fal
             }
             fetched += 1
             print(f"fetched  {folder} ({len(hashes)} files, {pkg['integrity'][:23]}…)")
+    # packages no longer in the lock file leave the folder and the manifest
+    keep = {f"{p['name']}@{p['version']}" for p in pkgs}
+    for folder in [f for f in manifest["packages"] if f not in keep]:
+        if check:
+            raise FetchError(f"{dest}: {folder} is not in the lock file; run `make assets`")
+        shutil.rmtree(dest / folder, ignore_errors=True)
+        del manifest["packages"][folder]
+        for rel in [r for r in manifest["files"] if r.startswith(folder + "/")]:
+            del manifest["files"][rel]
+        print(f"removed  {folder}")
     manifest["lock_sha256"] = sha256_file(lock_path)
     tmp_manifest = dest / (MANIFEST + ".tmp")
     tmp_manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", "utf-8")

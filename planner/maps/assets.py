@@ -108,13 +108,6 @@ ASSETS: tuple[Asset, ...] = (
         "dist/jquery.min.js",
         "js",
     ),
-    Asset(
-        "d3.js",
-        "d3",
-        "3.5.5",
-        "d3.min.js",
-        "js",
-    ),
 )
 
 _BY_KEY = {a.key: a for a in ASSETS}
@@ -130,7 +123,7 @@ def asset_for_url(url: str) -> Asset | None:
     Recognised without naming any host: our own placeholder (``planner-asset:<key>``),
     or a link written by folium / branca whose path carries the asset's version and whose
     file name, once that version is removed, is the asset's file name
-    (``…/leaflet@1.9.3/dist/leaflet.js``, ``…/jquery-3.7.1.min.js``, ``…/d3/3.5.5/d3.min.js``).
+    (``…/leaflet@1.9.3/dist/leaflet.js``, ``…/jquery-3.7.1.min.js``).
     """
     u = url.strip()
     if u.startswith(PLACEHOLDER_SCHEME):
