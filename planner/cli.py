@@ -320,6 +320,12 @@ def map_(
     projects: Annotated[
         str | None, typer.Option(help="Projects opening in a year or span (2026-2030).")
     ] = None,
+    show: Annotated[
+        str | None, typer.Option(help="Layers to switch on, comma-separated (catchments,…).")
+    ] = None,
+    hide: Annotated[
+        str | None, typer.Option(help="Layers to switch off, comma-separated (radii,…).")
+    ] = None,
     lang: Annotated[str | None, typer.Option(help="zh or en (scenario maps).")] = None,
     siting: Annotated[
         bool, typer.Option("--siting", help="Plan new schools first (scenario maps; minutes).")
@@ -331,6 +337,10 @@ def map_(
     state = {k: v for k, v in {"stage": stage, "year": year, "pyear": projects}.items() if v}
     if after:
         state["plan"] = "after"
+    layers = {n.strip(): True for n in (show or "").split(",") if n.strip()}
+    layers.update({n.strip(): False for n in (hide or "").split(",") if n.strip()})
+    if layers:
+        state["layers"] = layers
     try:
         files = map_command(
             source, out=out, png=png, pdf=pdf, state=state, lang=lang, siting=siting

@@ -577,3 +577,14 @@ def test_inline_map_frames_the_page_escaped():
 
     doc = out.split('srcdoc="', 1)[1].split('" style=', 1)[0]
     assert html.unescape(doc) == page
+
+
+def test_planner_map_refuses_unknown_layers_and_sources(tmp_path):
+    from planner.maps.export import ExportError, map_command
+
+    with pytest.raises(ExportError, match="did you mean 'catchments'"):
+        map_command(tmp_path, state={"layers": {"catchment": True}})
+    with pytest.raises(ExportError, match="no map.html"):
+        map_command(tmp_path, png=tmp_path / "x.png")
+    with pytest.raises(ExportError, match="run folder or a scenario"):
+        map_command(tmp_path / "x.csv")

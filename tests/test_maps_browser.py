@@ -369,7 +369,7 @@ def test_png_and_pdf_export_with_planner_map(demo, plan_html, tmp_path):
     shutil.copy(plan_html, run / "map.html")
     png, pdf = tmp_path / "maps" / "fig.png", tmp_path / "maps" / "fig.pdf"
     args = ["map", str(run), "--png", str(png), "--pdf", str(pdf), "--stage", "junior"]
-    args += ["--year", "2030", "--after", "--projects", "2026-2030"]
+    args += ["--year", "2030", "--after", "--projects", "2026-2030", "--hide", "radii"]
     env = {**os.environ, "PLANNER_CHROMIUM": str(CHROMIUM)}
     out = subprocess.run(
         [sys.executable, "-m", "planner", *args], capture_output=True, text=True, env=env

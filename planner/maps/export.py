@@ -233,8 +233,17 @@ def map_command(
     siting : bool
         Plan new schools first when ``source`` is a scenario (takes minutes).
     """
-    from planner.scenario import ExportSpec
+    from planner.errors import closest
+    from planner.scenario import MAP_LAYERS, ExportSpec
 
+    for name in (state or {}).get("layers", {}) or {}:
+        if name not in MAP_LAYERS:
+            hint = closest(name, MAP_LAYERS)
+            raise ExportError(
+                f"unknown map layer '{name}'"
+                + (f"; did you mean '{hint}'?" if hint else "")
+                + f" Valid: {', '.join(MAP_LAYERS)}"
+            )
     src = Path(source)
     written: list[Path] = []
     if src.is_dir():
