@@ -577,7 +577,11 @@ def gap_map(
     if project_data and "radii" in layers and any(p["radii"] for p in project_data):
         legend.append("radius")
     catch = _wgs84(catchments, gcj) if "catchments" in layers else None
-    catch_fc = _catchments(catch, result, lang) if catch is not None and len(catch) else None
+    catch_fc = (
+        _catchments(catch, result, lang, shapely.union_all(units.geometry.to_numpy()))
+        if catch is not None and len(catch)
+        else None
+    )
     if catch_fc is not None:
         legend.append("catchment")
     alloc = _wgs84(allocations, gcj) if "allocations" in layers else None
@@ -667,7 +671,7 @@ def gap_map(
         source_note,
         gcj,
     )
-    subtitle = _subtitle(spec, organisation, date, lang)
+    subtitle = spec.organisation if organisation is None else organisation  # 编制单位
     _Html(
         f'<div class="pl-box pl-fixed pl-title">{safe_text(page_title)}'
         f"{f'<small>{safe_text(subtitle)}</small>' if subtitle else ''}</div>"
@@ -722,11 +726,6 @@ def _texts(lang: str) -> dict[str, str]:
     out = {k: label(lang, k) for k in keys}
     out["nodata"] = label(lang, "legend_nodata")
     return out
-
-
-def _subtitle(spec: Any, organisation: str | None, when: str | None, lang: str) -> str:
-    org = spec.organisation if organisation is None else organisation
-    return org or ""
 
 
 def _plan_options(projects: list[dict[str, Any]], lang: str) -> list[list[Any]]:
@@ -880,7 +879,9 @@ def _projects(
     return out
 
 
-def _catchments(catch: gpd.GeoDataFrame, result: Any, lang: str) -> dict[str, Any] | None:
+def _catchments(
+    catch: gpd.GeoDataFrame, result: Any, lang: str, city: Any
+) -> dict[str, Any] | None:
     """Catchments per facility, stage and period, dissolved (shared edges kept) as GeoJSON."""
     if "stage" not in catch.columns:
         catch = catch.assign(stage="primary")
@@ -896,11 +897,16 @@ def _catchments(catch: gpd.GeoDataFrame, result: Any, lang: str) -> dict[str, An
         ["_key", "stage", "year", *extra, "geometry"]
     ]
     d = d.set_geometry(d.geometry.make_valid())
+    # the demand grid's staircase, smoothed: Visvalingam–Whyatt on the coverage (shared
+    # edges stay shared) with triangles up to about one grid cell, then cut to the city
+    grid_m = float(getattr(getattr(result.inputs.scenario, "siting", None), "grid_m", 1000.0))
+    tolerance = 0.8 * grid_m / 111_000.0
     feats = []
     for (stage, year), g in d.groupby(["stage", "year"], sort=True):
         geoms = g.geometry.to_numpy()
-        try:  # smooth the grid's staircase, keeping neighbours' shared edges
-            geoms = shapely.coverage_simplify(geoms, 0.002)
+        try:
+            geoms = shapely.coverage_simplify(geoms, tolerance)
+            geoms = shapely.make_valid(shapely.intersection(geoms, city))
         except Exception:  # not a valid coverage: keep the dissolved cells
             pass
         for row, geom in zip(g.itertuples(index=False), geoms, strict=True):
