@@ -353,12 +353,9 @@ class Problem:
         return PROBLEM_CODES_ZH.get(self.code, PROBLEM_CODES_ZH["problem"])[1]
 
     def zh(self) -> str:
-        """The problem in Chinese with the English message alongside (for the console)."""
+        """The problem in Chinese, then the English line (``str(problem)``) below it."""
         sev = SEVERITY_ZH.get(self.severity, self.severity)
-        return (
-            f"[{sev}] {self.location_zh()}：{self.message_zh}处理：{self.hint_zh}"
-            f"\n    {self.message}" + (f" → {self.hint}" if self.hint else "")
-        )
+        return f"[{sev}] {self.location_zh()}：{self.message_zh}处理：{self.hint_zh}\n    {self}"
 
 
 @dataclass

@@ -9,8 +9,8 @@ ones the page may load.
 
 from __future__ import annotations
 
+import base64
 import math
-import mimetypes
 import os
 import sqlite3
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ _TIANDITU = (
     "&TILECOL={{x}}&tk={key}"
 )
 _TIANDITU_LABELS = {"vec": "cva", "img": "cia", "ter": "cta"}
+_TIANDITU_NAMES = {"vec": "矢量", "img": "影像", "ter": "地形"}
 _AMAP = {
     "vec": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
     "&x={x}&y={y}&z={z}",
@@ -162,9 +163,9 @@ def _read_folder(root: Path, bounds, zooms: range) -> LocalTiles:
             f"zoom {zooms.start}–{zooms.stop - 1}; check [map.basemap] path, min_zoom and "
             "max_zoom (XYZ numbering, not TMS)"
         )
-    ext = "jpeg" if ext_found == "jpg" else ext_found
-    zs = [int(k.split("/", 1)[0]) for k in tiles]
-    return LocalTiles(tiles, ext_found, f"image/{ext}", max(zs))
+    mime = "image/jpeg" if ext_found in ("jpg", "jpeg") else f"image/{ext_found}"
+    top = max(int(k.split("/", 1)[0]) for k in tiles)
+    return LocalTiles(tiles, ext_found, mime, top)
 
 
 def _read_mbtiles(path: Path, bounds, zooms: range) -> LocalTiles:
@@ -309,7 +310,7 @@ def resolve_basemap(
         if spec.labels:
             lab = _TIANDITU_LABELS[layer]
             bm.layers.append(TileLayerSpec(_TIANDITU.format(layer=lab, key=key), "01234567"))
-        bm.name = f"天地图（{ {'vec': '矢量', 'img': '影像', 'ter': '地形'}[layer] }）"
+        bm.name = f"天地图（{_TIANDITU_NAMES[layer]}）"
     elif kind == "amap":
         layer = spec.layer or "vec"
         if layer not in _AMAP:
@@ -321,9 +322,4 @@ def resolve_basemap(
 
 def data_uri(data: bytes, mime: str) -> str:
     """A ``data:`` URI of a tile."""
-    import base64
-
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-mimetypes.add_type("image/webp", ".webp")
