@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import html
 import importlib.util
@@ -584,7 +585,29 @@ def test_planner_map_refuses_unknown_layers_and_sources(tmp_path):
 
     with pytest.raises(ExportError, match="did you mean 'catchments'"):
         map_command(tmp_path, state={"layers": {"catchment": True}})
-    with pytest.raises(ExportError, match="no map.html"):
+    with pytest.raises(ExportError, match=r"no map\.html"):
         map_command(tmp_path, png=tmp_path / "x.png")
     with pytest.raises(ExportError, match="run folder or a scenario"):
         map_command(tmp_path / "x.csv")
+
+
+def test_missing_names_fall_back_to_ids(demo):
+    r = with_plan(demo)
+    r.inputs = copy.copy(demo.inputs)
+    r.inputs.tables = dict(demo.inputs.tables)
+    sites = demo.inputs.tables["sites"].copy()
+    sites["name"] = pd.NA
+    r.inputs.tables["sites"] = sites
+    units = demo.inputs["units"].to_crs(4326)
+    r.layers = {
+        "catchments": gpd.GeoDataFrame(
+            {"ref": ["ZZ9"], "stage": ["primary"], "year": [2030], "kind": ["new"]},
+            geometry=[units.geometry.iloc[0]],
+            crs=4326,
+        )
+    }
+    page = _page(gap_map(r))
+    cfg = _config(page)
+    assert "ZZ9" in cfg["catchments"]["features"][0]["properties"]["popup"]
+    first = str(sites["site_id"].iloc[0])
+    assert f"{first} · 教育用地" in page

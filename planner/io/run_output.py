@@ -194,7 +194,11 @@ def write_run(
 
 
 def _write_deliverables(result: RunResult, tmp: Path) -> dict[str, str]:
-    """``results.gpkg`` and ``map.html``; a step that fails is reported, the run kept."""
+    """``results.gpkg`` and ``map.html``; a step that fails is reported, the run kept.
+
+    Any exception counts (a map must never lose the tables): its type and message go to
+    ``failed_steps``.
+    """
     from planner.io.gis import write_results_gpkg
     from planner.maps.classify import scale_for
 
@@ -208,6 +212,8 @@ def _write_deliverables(result: RunResult, tmp: Path) -> dict[str, str]:
             write()
         except PlannerError as exc:
             failed[step] = str(exc)
+        except Exception as exc:  # an unexpected failure of this step only
+            failed[step] = f"{type(exc).__name__}: {exc}"
     return failed
 
 

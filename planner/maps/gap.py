@@ -151,6 +151,13 @@ def _year(v: Any) -> str:
         return "—"
 
 
+def _text_or(value: Any, fallback: Any) -> Any:
+    """``value``, or ``fallback`` when it is missing (None, NaN, pandas NA) or empty."""
+    from planner.maps.text import _missing
+
+    return fallback if _missing(value) or value == "" else value
+
+
 def _wgs84(gdf: gpd.GeoDataFrame | None, gcj02: bool) -> gpd.GeoDataFrame | None:
     """In EPSG:4326, shifted to GCJ-02 when the basemap needs it; empty geometries dropped."""
     if gdf is None:
@@ -845,9 +852,7 @@ def _projects(
                     r = None
             if r is not None and np.isfinite(float(r)) and float(r) > 0:
                 radii.append([st, float(r)])
-        name = getattr(p, "name", None)
-        if name is None or (isinstance(name, float) and math.isnan(name)):
-            name = getattr(p, "ref", "")
+        name = _text_or(getattr(p, "name", None), getattr(p, "ref", ""))
         school_type = getattr(p, "school_type", None) or getattr(p, "stage", None)
         rows = [
             (label(lang, "project"), value_label(lang, "project", kind)),
@@ -891,10 +896,10 @@ def _catchments(
     if key not in catch.columns:
         catch = catch.assign(ref=range(len(catch)))
         key = "ref"
-    catch = catch.assign(_key=catch[key].astype(str))
+    catch = catch.assign(ckey=catch[key].astype(str))
     extra = [c for c in ("name", "kind") if c in catch.columns]
-    d = catch.dissolve(by=["_key", "stage", "year"], as_index=False, aggfunc="first")[
-        ["_key", "stage", "year", *extra, "geometry"]
+    d = catch.dissolve(by=["ckey", "stage", "year"], as_index=False, aggfunc="first")[
+        ["ckey", "stage", "year", *extra, "geometry"]
     ]
     d = d.set_geometry(d.geometry.make_valid())
     # the demand grid's staircase, smoothed: Visvalingam–Whyatt on the coverage (shared
@@ -912,9 +917,7 @@ def _catchments(
         for row, geom in zip(g.itertuples(index=False), geoms, strict=True):
             if geom is None or geom.is_empty:
                 continue
-            name = getattr(row, "name", None)
-            if name is None or (isinstance(name, float) and math.isnan(name)):
-                name = row._key
+            name = _text_or(getattr(row, "name", None), row.ckey)
             title = f"{label(lang, 'catchment')}: {name}"
             rows = [
                 (label(lang, "stage"), value_label(lang, "stage", stage)),
@@ -960,7 +963,7 @@ def _unserved(unserved: gpd.GeoDataFrame, lang: str) -> list[dict[str, Any]]:
         lat, lon = _point(u.geometry)
         seats = _num0(getattr(u, "seats", 0))
         stage = getattr(u, "stage", "")
-        name = getattr(u, "name", None) or getattr(u, "unit_id", "")
+        name = _text_or(getattr(u, "name", None), getattr(u, "unit_id", ""))
         rows = [
             (label(lang, "unit"), getattr(u, "unit_id", "")),
             (label(lang, "stage"), value_label(lang, "stage", stage)),
@@ -1150,9 +1153,10 @@ def _sites_layer(
                 f"{label(lang, 'yes')} · {_year(year)}" if year is not None else label(lang, "no"),
             ),
         ]
-        html = _popup_html(str(getattr(s, "name", "") or sid), rows)
+        name = _text_or(getattr(s, "name", None), sid)
+        html = _popup_html(str(name), rows)
         legend = "legend_site_chosen" if year is not None else "legend_site"
-        tip = f"{getattr(s, 'name', '') or sid} · {label(lang, legend)}"
+        tip = f"{name} · {label(lang, legend)}"
         if s.geometry.geom_type != "Point":
             area = folium.GeoJson(
                 _geojson(
