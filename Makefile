@@ -11,7 +11,6 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test setup lint docs lock clean assets
-ASSETS_STAMP := .assets/manifest.json
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -22,19 +21,22 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-# map assets (Leaflet, jQuery, d3) from the npm registry, pinned by version and sha512
-$(ASSETS_STAMP): scripts/assets.lock.json scripts/fetch_assets.py
+# The map assets (Leaflet, jQuery) are vendored in planner/maps/_assets and ship with the
+# package; nothing here needs npm. `make assets` is for maintainers: it refreshes them from
+# the npm registry, pinned by version and sha512 in scripts/assets.lock.json.
+assets:
 	@command -v npm >/dev/null 2>&1 || { echo "make assets needs npm (apt-get install -y npm)"; exit 1; }
 	$(PYTHON) scripts/fetch_assets.py
-	touch $(ASSETS_STAMP)
 
-assets: $(ASSETS_STAMP)
-
-demo: $(STAMP) $(ASSETS_STAMP)
+# the map and its figure go to maps/ (see maps/README.md); the PNG needs a Chromium
+demo: $(STAMP)
 	$(BIN)/planner validate data/demo/scenario.toml
 	$(BIN)/planner run data/demo/scenario.toml --out runs/demo --overwrite
 	mkdir -p maps
 	cp runs/demo/map.html maps/demo_gap_map.html
+	@if [ -x /usr/bin/chromium ]; then \
+	  $(BIN)/planner map runs/demo --png maps/demo_gap_map.png; \
+	else echo "no /usr/bin/chromium: maps/demo_gap_map.png not exported"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -43,13 +45,13 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m planner.docs
 
-test: $(STAMP) $(ASSETS_STAMP)
+test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m planner.docs --check
 	$(BIN)/python -m pytest -q
 
 lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^planner' > constraints.txt
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -E '^(planner|school-seat-planner)[= ]' > constraints.txt
 
 clean:
 	rm -rf $(VENV) runs .assets .pytest_cache .ruff_cache

@@ -143,13 +143,13 @@ def compare(a: RunResult, b: RunResult) -> dict[str, pd.DataFrame]:
 def map_view(result: RunResult, *, lang: str = "zh", height: int = 600, **options: Any):
     """The run's map for a notebook cell, offline (all assets inlined).
 
-    The same map ``planner run`` writes (seat gaps, schools, sites and, when the run
-    planned schools, the projects, catchments and unserved demand). ``options`` go to
-    :func:`planner.maps.gap_map` (``years``, ``stages``, ``service_radius_m`` …).
-    Returns an object Jupyter shows as the map; its ``page`` is the HTML.
+    The same map ``planner run`` writes (seat gaps of every year before and after the
+    plan, schools, sites and, when the run planned schools, the projects, radii,
+    catchments and unserved demand). ``options`` go to :func:`planner.maps.gap_map`
+    (``years``, ``stages``, ``layers``, ``basemap`` …). Returns an object Jupyter shows
+    as the map; its ``page`` is the HTML.
     """
-    from planner.maps import gap_map, render_offline, siting_layers
+    from planner.maps import gap_map, render_offline
     from planner.maps.inline import InlineMap
 
-    layers = {**siting_layers(result), **options}
-    return InlineMap(render_offline(gap_map(result, lang=lang, **layers)), height=height)
+    return InlineMap(render_offline(gap_map(result, lang=lang, **options)), height=height)

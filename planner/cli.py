@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from planner.errors import PlannerError, ValidationFailed
+from planner.errors import EXIT_STEP_FAILED, PlannerError, StepFailed, ValidationFailed
 from planner.scenario import Scenario
 
 app = typer.Typer(
@@ -105,13 +105,15 @@ def _print_report(inputs, max_lines: int = 60) -> None:
     style = {"error": "red", "warning": "yellow", "info": "cyan"}
     rank = {"error": 0, "warning": 1, "info": 2}
     ordered = sorted(probs, key=lambda p: (rank[p.severity], p.file, p.row or 0))
-    for p in ordered[:max_lines]:
-        console.print(f"[{style[p.severity]}]{escape(str(p))}[/]", highlight=False, soft_wrap=True)
+    for p in ordered[:max_lines]:  # in Chinese, the English message alongside
+        console.print(f"[{style[p.severity]}]{escape(p.zh())}[/]", highlight=False, soft_wrap=True)
     if len(probs) > max_lines:
         console.print(f"… {len(probs) - max_lines} more (see validation.csv of a run)")
+    n_err, n_warn = len(inputs.report.errors), len(inputs.report.warnings)
+    n_info = len(probs) - n_err - n_warn
     console.print(
-        f"{len(inputs.report.errors)} error(s), {len(inputs.report.warnings)} warning(s), "
-        f"{len(probs) - len(inputs.report.errors) - len(inputs.report.warnings)} note(s)."
+        f"{n_err} 个错误、{n_warn} 个警告、{n_info} 条提示 / {n_err} error(s), "
+        f"{n_warn} warning(s), {n_info} note(s)."
     )
 
 
@@ -192,7 +194,11 @@ def run(
             prog.update(task, description="computed", total=1, completed=1)
         target = out or _default_out(sc)
         t1 = time.perf_counter()
-        write_run(result, target, overwrite=overwrite, timings={"load_inputs": t_load})
+        step_failed = None
+        try:
+            write_run(result, target, overwrite=overwrite, timings={"load_inputs": t_load})
+        except StepFailed as exc:  # written, but the map or the GIS layers failed
+            step_failed = exc
         t_write = time.perf_counter() - t1
     except ValidationFailed as exc:
         err.print(escape(str(exc)), highlight=False, soft_wrap=True)
@@ -205,6 +211,9 @@ def run(
         f"outputs written to [bold]{target}[/] in {total:.1f} s "
         f"(load {t_load:.1f} s, write {t_write:.1f} s)"
     )
+    if step_failed is not None:
+        err.print(f"[bold red]error:[/] {escape(str(step_failed))}", highlight=False)
+        raise typer.Exit(code=EXIT_STEP_FAILED)
 
 
 def _print_summary(sc: Scenario, result) -> None:
@@ -323,6 +332,73 @@ def compare(
     if (out / "compare_map.html").exists():
         console.print("maps side by side: [bold]" + escape(str(out / "compare_map.html")) + "[/]")
     console.print(f"comparison written to [bold]{escape(str(out))}[/]")
+
+
+@app.command("map")
+def map_(
+    source: Annotated[
+        Path, typer.Argument(help="A `planner run` output folder, or a scenario .toml file.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write (default for a scenario: maps/).")
+    ] = None,
+    png: Annotated[Path | None, typer.Option(help="Export the map as PNG (figure page).")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="Export the map as PDF.")] = None,
+    stage: Annotated[str | None, typer.Option(help="primary or junior.")] = None,
+    year: Annotated[int | None, typer.Option(help="Year of the seat-gap layer.")] = None,
+    after: Annotated[bool, typer.Option("--after", help="Seat gap after the plan.")] = False,
+    projects: Annotated[
+        str | None, typer.Option(help="Projects opening in a year or span (2026-2030).")
+    ] = None,
+    show: Annotated[
+        str | None, typer.Option(help="Layers to switch on, comma-separated (catchments,…).")
+    ] = None,
+    hide: Annotated[
+        str | None, typer.Option(help="Layers to switch off, comma-separated (radii,…).")
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="zh or en (scenario maps).")] = None,
+    siting: Annotated[
+        bool, typer.Option("--siting", help="Plan new schools first (scenario maps; minutes).")
+    ] = False,
+) -> None:
+    """Write the map as HTML and export it as PNG / PDF for the plan's figure pages (出图)."""
+    from planner.maps.export import map_command
+
+    state = {k: v for k, v in {"stage": stage, "year": year, "pyear": projects}.items() if v}
+    if after:
+        state["plan"] = "after"
+    layers = {n.strip(): True for n in (show or "").split(",") if n.strip()}
+    layers.update({n.strip(): False for n in (hide or "").split(",") if n.strip()})
+    if layers:
+        state["layers"] = layers
+    try:
+        files = map_command(
+            source, out=out, png=png, pdf=pdf, state=state, lang=lang, siting=siting
+        )
+    except PlannerError as exc:
+        _fail(exc)
+    for f in files:
+        console.print(f"written: [bold]{escape(str(f))}[/]")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo city and its run.")] = Path(
+        "planner-demo"
+    ),
+    siting: Annotated[bool, typer.Option("--siting/--no-siting", help="Plan new schools.")] = True,
+) -> None:
+    """Copy the bundled demo city (示例市, synthetic) to OUT and run it (OUT/run)."""
+    from planner.io.schema import data_dir
+
+    src = data_dir("demo")
+    data = out / "demo_city"
+    data.mkdir(parents=True, exist_ok=True)
+    for f in sorted(src.iterdir()):
+        if f.is_file() and f.suffix in (".csv", ".gpkg", ".toml", ".md"):
+            (data / f.name).write_bytes(f.read_bytes())
+    console.print(f"demo city copied to [bold]{escape(str(data))}[/]")
+    run(data / "scenario.toml", out=out / "run", overwrite=True, strict=None, siting=siting)
 
 
 def _default_out(sc: Scenario) -> Path:

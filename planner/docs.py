@@ -16,14 +16,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from planner.errors import PROBLEM_CODES
+from planner.errors import PROBLEM_CODES, PROBLEM_CODES_ZH
 from planner.io.norms import available_norms, load_norms
 from planner.io.schema import load_schema
 from planner.scenario import (
+    BasemapSpec,
     DemandSpec,
+    ExportSpec,
     ForecastSpec,
     InputSpec,
     InputsSpec,
+    LabelZoomSpec,
+    MapSpec,
     Scenario,
     SitingSpec,
 )
@@ -138,10 +142,11 @@ def render_problems() -> str:
     out.append(
         "Each problem in `validation.csv` and in `planner validate` carries one of these codes.\n"
     )
-    out.append("| code | meaning |")
-    out.append("|---|---|")
+    out.append("| code | meaning | 说明 | 处理建议 |")
+    out.append("|---|---|---|---|")
     for code, text in PROBLEM_CODES.items():
-        out.append(f"| `{code}` | {_cell(text)} |")
+        zh, todo = PROBLEM_CODES_ZH[code]
+        out.append(f"| `{code}` | {_cell(text)} | {_cell(zh)} | {_cell(todo)} |")
     return "\n".join(out) + "\n"
 
 
@@ -207,6 +212,10 @@ def render_scenario() -> str:
     out += _model_table(DemandSpec, "`[demand]` — demand assumptions")
     out += _model_table(ForecastSpec, "`[forecast]` — forecast assumptions")
     out += _model_table(SitingSpec, "`[siting]` — siting assumptions")
+    out += _model_table(MapSpec, "`[map]` — the run's map (see docs/maps.md)")
+    out += _model_table(BasemapSpec, "`[map.basemap]` — basemap (底图)")
+    out += _model_table(LabelZoomSpec, "`[map.label_zoom]` — permanent labels")
+    out += _model_table(ExportSpec, "`[map.export]` — PNG / PDF export")
     return "\n".join(out) + "\n"
 
 

@@ -24,8 +24,12 @@ __all__ = [
     "ValidationFailed",
     "NotFittedError",
     "SolverError",
+    "StepFailed",
+    "EXIT_STEP_FAILED",
     "Problem",
     "PROBLEM_CODES",
+    "PROBLEM_CODES_ZH",
+    "SEVERITY_ZH",
     "ValidationReport",
     "closest",
 ]
@@ -71,6 +75,23 @@ class NotFittedError(PlannerError, ValueError):
 
 class SolverError(PlannerError):
     """The optimisation solver failed or the model is infeasible; the message says why."""
+
+
+#: exit code of a run that wrote its outputs but one step failed (flagged in the manifest)
+EXIT_STEP_FAILED = 4
+
+
+class StepFailed(PlannerError):
+    """The run was written, but some deliverables failed (``failed``: step → message)."""
+
+    def __init__(self, failed: dict[str, str], where: str = "") -> None:
+        self.failed = dict(failed)
+        lines = "\n".join(f"  {k}: {v}" for k, v in self.failed.items())
+        at = f" in {where}" if where else ""
+        super().__init__(
+            f"the run was written{at}, but {len(self.failed)} step(s) failed (see "
+            f"manifest.json, failed_steps):\n{lines}"
+        )
 
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.5) -> str | None:
@@ -145,6 +166,117 @@ PROBLEM_CODES: dict[str, str] = {
 }
 
 
+#: Every problem code in Chinese: what it means and what to do (中文说明与处理建议).
+#: The validation report and ``validation.csv`` give it beside the English message.
+PROBLEM_CODES_ZH: dict[str, tuple[str, str]] = {
+    "unreadable_file": (
+        "文件缺失、格式不支持或无法解码。",
+        "检查情景文件中的路径与文件格式，必要时另存为 UTF-8 编码的 CSV 或 GeoPackage。",
+    ),
+    "encoding_guessed": (
+        "文件未声明编码，已按所示编码读取。",
+        '如有乱码，请在情景文件中填写 encoding（如 "GBK"）。',
+    ),
+    "missing_column": (
+        "缺少必填字段（已提示文件中最接近的表头）。",
+        "补充该字段，或用 columns 映射把文件中的表头对应到标准字段。",
+    ),
+    "unknown_column": (
+        "表头无法对应任何标准字段或别名，已忽略。",
+        "如需使用，请在 columns 中映射；否则可不处理。",
+    ),
+    "duplicate_column": ("两个表头对应同一标准字段，仅使用第一个。", "删除或改名重复的列。"),
+    "bad_column_mapping": (
+        "情景文件的 columns 映射引用了不存在的表头或字段。",
+        "按提示改正 columns 中的名称。",
+    ),
+    "missing_value": ("必填单元格为空。", "补充该单元格的数值。"),
+    "number_as_text": (
+        "数字以带千分位的文本存储（如“1,234”），未作转换。",
+        "在表格中改为数值格式（去掉逗号）。",
+    ),
+    "placeholder_value": (
+        "应为数字处出现占位符（如“缺”“—”“/”）。",
+        "填写实际数值，或留空表示缺失。",
+    ),
+    "not_numeric": ("数值列中出现非数字内容。", "改为数字。"),
+    "not_integer": ("计数或年份出现小数。", "改为整数。"),
+    "out_of_range": ("数值低于最小值（如负数）或高于最大值。", "核对该数值。"),
+    "bad_year": ("年份超出 1949–2100 年。", "核对年份。"),
+    "bad_category": ("取值不属于允许的类别或别名。", "改为允许的取值（见 docs/schema.md）。"),
+    "duplicate_id": ("两条记录编号相同（或组合键重复）。", "保留一条或改正编号。"),
+    "missing_geometry": ("空间数据既无几何也无经纬度字段。", "提供几何，或增加经度、纬度两列。"),
+    "missing_coordinates": ("记录缺少经度或纬度。", "补充坐标。"),
+    "empty_geometry": ("要素几何为空。", "补画或删除该要素。"),
+    "wrong_geometry_type": ("几何类型不符（如应为面却是点）。", "按要求提供正确类型的几何。"),
+    "invalid_geometry_repaired": (
+        "无效几何（自相交等）已用 make_valid 修复。",
+        "核对修复后的图形，必要时在 GIS 中修正。",
+    ),
+    "missing_crs": (
+        "文件未带坐标系，情景文件也未声明。",
+        "在情景文件中填写 crs（WGS84、CGCS2000、GCJ-02 或 EPSG:NNNN）。",
+    ),
+    "bad_crs": ("声明的坐标系无法识别。", "改为 WGS84、CGCS2000、GCJ-02 或 EPSG:NNNN。"),
+    "crs_conflict": ("文件自带坐标系与声明的不一致。", "确认实际坐标系后只保留一个。"),
+    "crs_range": (
+        "坐标与坐标系矛盾（如米制坐标声明为经纬度、经纬度颠倒）。",
+        "核对坐标列与 crs 声明。",
+    ),
+    "bad_compute_crs": (
+        "情景文件的 compute_crs 不是米制投影坐标系。",
+        '改为 "auto" 或米制投影（如 EPSG:4547）。',
+    ),
+    "units_overlap": ("规划单元（面）相互重叠。", "在 GIS 中修正单元边界。"),
+    "outside_units": ("学校、住宅项目或地块位于所有规划单元之外。", "核对坐标或单元边界。"),
+    "unknown_unit": ("单元编号不在单元文件中。", "改正编号或补充单元。"),
+    "unknown_school": ("在校生历史中的学校代码不在学校文件中。", "改正学校代码或补充学校。"),
+    "missing_base_year": ("某单元缺少基期年人口。", "补充基期年人口。"),
+    "year_after_base": ("出现晚于基期年的观测值。", "核对年份或调整情景的 base_year。"),
+    "years_out_of_order": (
+        "同一单元的年份未按升序排列（读取时已排序）。",
+        "无需处理；如有重复年份请核对。",
+    ),
+    "year_gap": ("时间序列缺少年份。", "补齐缺失年份的数据。"),
+    "bad_age_group": ("年龄组上限低于下限。", "改正年龄组。"),
+    "age_gap": ("生命表或生育率表的年龄不连续或不从 0 岁开始。", "补齐各单岁年龄。"),
+    "age_total_mismatch": ("分年龄人口合计与总人口不一致。", "核对分年龄人口或总人口。"),
+    "stage_mismatch": (
+        "单一学段学校出现另一学段的班级或学生。",
+        "核对学段或分学段的班级、学生数。",
+    ),
+    "missing_stage_split": (
+        "九年或十二年一贯制学校缺少分学段班级、学生数。",
+        "补充小学部、初中部的班级数和在校生数。",
+    ),
+    "pupils_without_classes": ("学校（或年级）有学生却无班级。", "补充班级数。"),
+    "implausible_class_size": ("平均班额高得不合常理（可能录入错误）。", "核对班级数与在校生数。"),
+    "missing_opening_year": ("规划学校缺少开办年份。", "补充开办年份。"),
+    "existing_opens_later": ("标为现状的学校开办年份晚于基期年。", "核对状态或开办年份。"),
+    "grade_stage_mismatch": ("在校生历史中出现该学校所无学段的年级。", "核对年级或学校学段。"),
+    "development_in_past": (
+        "住宅项目在基期年或之前已竣工（可能重复计算）。",
+        "如人口已含该项目，请删除该记录。",
+    ),
+    "roads_empty": (
+        "路网没有可用的线；选址改用直线距离 × 绕行系数。",
+        "提供道路中心线（线要素）。",
+    ),
+    "road_disconnected": (
+        "路网中有一段与其余部分不连通（缺少交叉节点？），附近无学校或地块时不予使用。",
+        "在 GIS 中连接该路段。",
+    ),
+    "far_from_road": (
+        "学校或候选地块距所有道路超过吸附容差（500 米）。",
+        "补充附近道路或核对坐标。",
+    ),
+    "problem": ("未分类问题。", "见英文说明。"),
+}
+
+#: severities in Chinese
+SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem found in an input.
@@ -199,6 +331,32 @@ class Problem:
         hint = f" → {self.hint}" if self.hint else ""
         return f"[{self.severity}] {self.location()}: {self.message}{hint}"
 
+    def location_zh(self) -> str:
+        """The location in Chinese: ``schools.csv，第 3 行（编号 S001），字段「班级数」``."""
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"第 {self.row} 行" + (f"（编号 {self.id}）" if self.id else ""))
+        elif self.id is not None:
+            parts.append(f"编号 {self.id}")
+        if self.column is not None:
+            parts.append(f"字段「{self.column}」")
+        return "，".join(parts)
+
+    @property
+    def message_zh(self) -> str:
+        """What the problem is, in Chinese (from its code; details in ``message``)."""
+        return PROBLEM_CODES_ZH.get(self.code, PROBLEM_CODES_ZH["problem"])[0]
+
+    @property
+    def hint_zh(self) -> str:
+        """What to do, in Chinese."""
+        return PROBLEM_CODES_ZH.get(self.code, PROBLEM_CODES_ZH["problem"])[1]
+
+    def zh(self) -> str:
+        """The problem in Chinese, then the English line (``str(problem)``) below it."""
+        sev = SEVERITY_ZH.get(self.severity, self.severity)
+        return f"[{sev}] {self.location_zh()}：{self.message_zh}处理：{self.hint_zh}\n    {self}"
+
 
 @dataclass
 class ValidationReport:
@@ -247,6 +405,7 @@ class ValidationReport:
         import pandas as pd
 
         cols = ["severity", "code", "file", "row", "id", "column", "message", "hint"]
+        cols += ["message_zh", "hint_zh"]
         return pd.DataFrame([{c: getattr(p, c) for c in cols} for p in self.problems], columns=cols)
 
 
@@ -255,9 +414,11 @@ class ValidationFailed(PlannerError):
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
-        lines = "\n".join(f"  {p}" for p in self.problems[:50])
+        lines = "\n".join(f"  {p.zh()}" for p in self.problems[:50])
         more = f"\n  … and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
         super().__init__(
-            f"{len(self.problems)} input error(s) refused the run in strict mode:\n{lines}{more}\n"
-            "Fix them, or run without --strict to proceed with warnings."
+            f"严格模式下发现 {len(self.problems)} 个输入错误，未运行 / {len(self.problems)} input "
+            f"error(s) refused the run in strict mode:\n{lines}{more}\n"
+            "请改正后重新运行，或不加 --strict 以警告方式继续 / Fix them, or run without "
+            "--strict to proceed with warnings."
         )

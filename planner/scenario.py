@@ -9,7 +9,7 @@ file is in :mod:`planner.io.scenario`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -22,6 +22,11 @@ __all__ = [
     "DemandSpec",
     "SitingSpec",
     "ForecastSpec",
+    "MapSpec",
+    "BasemapSpec",
+    "LabelZoomSpec",
+    "ExportSpec",
+    "MAP_LAYERS",
     "StageValues",
     "INPUT_NAMES",
     "scenario_from_dict",
@@ -335,6 +340,202 @@ class SitingSpec(_Strict):
     )
 
 
+MapLayer = Literal[
+    "gaps",
+    "schools",
+    "flags",
+    "planned",
+    "sites",
+    "projects",
+    "radii",
+    "catchments",
+    "allocations",
+    "unserved",
+    "unit_labels",
+    "school_labels",
+]
+
+#: the layers of the run's map (``[map] layers``), in drawing order
+MAP_LAYERS: tuple[str, ...] = get_args(MapLayer)
+
+
+class BasemapSpec(_Strict):
+    """The basemap under the map's data (底图, ``[map.basemap]``).
+
+    Attributes
+    ----------
+    kind : {"none", "local", "xyz", "wmts", "tianditu", "amap"}
+        ``none`` (default): no basemap, the map needs no network. ``local``: tiles from a
+        folder (``{z}/{x}/{y}.png``, ``.jpg`` or ``.webp``, XYZ numbering) or an
+        ``.mbtiles`` file, copied into the map so it opens offline. ``xyz``: an intranet
+        tile server (``url`` with ``{z}``, ``{x}``, ``{y}``). ``wmts``: an intranet WMTS
+        (KVP ``GetTile``) in a web-Mercator tile matrix set. ``tianditu``: 天地图 (needs a
+        key; CGCS2000 ≈ WGS84, no shift). ``amap``: 高德地图 road map; its tiles are in
+        GCJ-02, so every overlay is shifted to GCJ-02 to line up.
+    path : str or None
+        ``local``: the tile folder or ``.mbtiles`` file, relative to the scenario's folder.
+    url : str or None
+        ``xyz``: the tile URL template (``https://tiles.intranet/{z}/{x}/{y}.png``,
+        ``{s}`` for a subdomain); ``wmts``: the service endpoint (``…/wmts``).
+    layer : str or None
+        ``wmts``: the layer name. ``tianditu``: ``vec`` (roads, default), ``img``
+        (imagery) or ``ter`` (terrain). ``amap``: ``vec`` (default) or ``img``.
+    style : str
+        ``wmts``: the style name.
+    tile_matrix_set : str or None
+        ``wmts``: a tile matrix set in web Mercator (EPSG:3857, GoogleMapsCompatible).
+    format : str
+        ``wmts``: the tile format (``image/png``, ``image/jpeg``).
+    key : str or None
+        ``tianditu``: the key (tk). Better ``key_env``: keys do not belong in files that
+        are shared.
+    key_env : str or None
+        ``tianditu``: the environment variable holding the key (``TIANDITU_KEY``).
+    labels : bool
+        ``tianditu``: add the annotation tiles (注记) over the base tiles.
+    attribution : str or None
+        The provider's credit line, shown in the footer (plain text); a default for
+        ``tianditu`` and ``amap``, required for ``xyz`` and ``wmts``.
+    subdomains : str or None
+        Letters or digits substituted for ``{s}`` in ``url``.
+    gcj02 : bool
+        ``local``, ``xyz``, ``wmts``: the tiles are in GCJ-02 (tiles cut from Amap /
+        Tencent); the overlays are shifted to match. Always on for ``amap``.
+    min_zoom : int
+        Lowest zoom level of the tiles (``local``: the lowest level copied into the map).
+    max_zoom : int
+        Highest zoom level of the tiles (``local``: the highest level copied).
+    opacity : float
+        Opacity of the basemap (0–1); a paler basemap lets the seat gaps stand out.
+    embed_max_mb : float
+        ``local``: tiles up to this size are embedded in ``map.html`` (one file to hand
+        on); more are copied into a folder beside it (``map_files/``), which must travel
+        with the map.
+    """
+
+    kind: Literal["none", "local", "xyz", "wmts", "tianditu", "amap"] = "none"
+    path: str | None = None
+    url: str | None = None
+    layer: str | None = None
+    style: str = "default"
+    tile_matrix_set: str | None = None
+    format: str = "image/png"
+    key: str | None = None
+    key_env: str | None = None
+    labels: bool = True
+    attribution: str | None = None
+    subdomains: str | None = None
+    gcj02: bool = False
+    min_zoom: int = Field(default=8, ge=0, le=22)
+    max_zoom: int = Field(default=18, ge=0, le=22)
+    opacity: float = Field(default=1.0, ge=0, le=1)
+    embed_max_mb: float = Field(default=20.0, ge=0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> BasemapSpec:
+        k = self.kind
+        if k == "local" and not self.path:
+            raise ValueError("basemap kind 'local' needs `path` (a tile folder or .mbtiles file)")
+        if k == "xyz":
+            if not self.url or not all(t in self.url for t in ("{z}", "{x}", "{y}")):
+                raise ValueError("basemap kind 'xyz' needs `url` with {z}, {x} and {y}")
+        if k == "wmts" and not (self.url and self.layer and self.tile_matrix_set):
+            raise ValueError("basemap kind 'wmts' needs `url`, `layer` and `tile_matrix_set`")
+        if k in ("xyz", "wmts") and not (self.attribution or "").strip():
+            raise ValueError(f"basemap kind '{k}' needs `attribution` (the provider's credit)")
+        if k in ("xyz", "wmts") and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"basemap `url` must start with http:// or https://: {self.url!r}")
+        if k == "tianditu" and not (self.key or self.key_env):
+            raise ValueError("basemap kind 'tianditu' needs `key_env` (or `key`)")
+        if self.min_zoom > self.max_zoom:
+            raise ValueError(f"basemap min_zoom {self.min_zoom} > max_zoom {self.max_zoom}")
+        return self
+
+
+class LabelZoomSpec(_Strict):
+    """From which zoom level permanent labels show (标注显示级别).
+
+    Attributes
+    ----------
+    units : int
+        Names of the planning units (镇街 / 施教区).
+    projects : int
+        Names and opening years of the planned projects.
+    schools : int
+        Names of existing schools.
+    """
+
+    units: int = Field(default=10, ge=0, le=22)
+    projects: int = Field(default=12, ge=0, le=22)
+    schools: int = Field(default=14, ge=0, le=22)
+
+
+class ExportSpec(_Strict):
+    """Figure export of the map (``planner map --png/--pdf``, 出图).
+
+    Attributes
+    ----------
+    paper : {"A4", "A3"}
+        Page size of the PDF; the PNG has the same proportions.
+    orientation : {"landscape", "portrait"}
+        Page orientation.
+    scale : float
+        PNG pixels per CSS pixel (2 gives about 190 dpi on A4).
+    """
+
+    paper: Literal["A4", "A3"] = "A4"
+    orientation: Literal["landscape", "portrait"] = "landscape"
+    scale: float = Field(default=2.0, ge=1, le=4)
+
+
+class MapSpec(_Strict):
+    """The run's map (学位缺口与学校布局图, ``[map]``).
+
+    Attributes
+    ----------
+    title : str or None
+        Heading of the map; None: "<scenario name> — 学位缺口与学校布局".
+    approval_no : str
+        审图号 printed in the footer; required before a map with a basemap or boundaries
+        is published (ask the surveying office).
+    organisation : str
+        编制单位 printed in the footer (the bureau or institute).
+    date : str or None
+        编制日期 as printed (``"2025年11月"``); None: the month the map is written.
+    lang : {"zh", "en"}
+        Language of the map's labels.
+    layers : list of str
+        Layers on the map: ``gaps`` (seat gap of every plan year, before and after the
+        plan), ``schools``, ``flags`` (大班额 / 大校额), ``planned`` (under construction /
+        planned schools), ``sites`` (candidate land, chosen and not chosen),
+        ``projects`` (new schools and expansions), ``radii`` (service radius of each
+        project), ``catchments`` (served areas per plan period), ``allocations`` (lines
+        from demand to school, per period; large), ``unserved``, ``unit_labels`` and
+        ``school_labels`` (permanent names). Layers without data are left out.
+    hidden : list of str
+        Layers on the map but switched off when it opens.
+    label_zoom : LabelZoomSpec
+        Zoom levels from which the permanent labels show.
+    basemap : BasemapSpec
+        The basemap (``[map.basemap]``); none by default.
+    export : ExportSpec
+        Page set-up of ``planner map --png/--pdf`` (``[map.export]``).
+    """
+
+    title: str | None = None
+    approval_no: str = ""
+    organisation: str = ""
+    date: str | None = None
+    lang: Literal["zh", "en"] = "zh"
+    layers: list[MapLayer] = Field(
+        default_factory=lambda: [n for n in MAP_LAYERS if n != "allocations"]
+    )
+    hidden: list[MapLayer] = Field(default_factory=lambda: ["catchments"])
+    label_zoom: LabelZoomSpec = Field(default_factory=LabelZoomSpec)
+    basemap: BasemapSpec = Field(default_factory=BasemapSpec)
+    export: ExportSpec = Field(default_factory=ExportSpec)
+
+
 class Scenario(_Strict):
     """A planning scenario.
 
@@ -367,6 +568,8 @@ class Scenario(_Strict):
         Assumptions of the enrolment forecast (``[forecast]``).
     siting : SitingSpec
         Assumptions of the siting step (``[siting]``).
+    map : MapSpec
+        The run's map: basemap, 审图号, 编制单位, layers (``[map]``).
     """
 
     name: str
@@ -381,6 +584,7 @@ class Scenario(_Strict):
     demand: DemandSpec = Field(default_factory=DemandSpec)
     forecast: ForecastSpec = Field(default_factory=ForecastSpec)
     siting: SitingSpec = Field(default_factory=SitingSpec)
+    map: MapSpec = Field(default_factory=MapSpec)
 
     # set by the reader, never by the file
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -391,6 +595,11 @@ class Scenario(_Strict):
         if self.horizon <= self.base_year:
             raise ValueError(f"horizon ({self.horizon}) must be after base_year ({self.base_year})")
         return self
+
+    def map_path(self, path: str) -> Path:
+        """Absolute path of a file named in ``[map]`` (relative to the scenario's folder)."""
+        p = Path(path)
+        return p if p.is_absolute() else (self.base_dir / p)
 
     def input_path(self, name: str) -> Path:
         """Absolute path of an input file (relative paths are taken from the scenario's folder)."""

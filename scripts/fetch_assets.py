@@ -1,20 +1,22 @@
 #!/usr/bin/env python3
-"""Fetch the pinned third-party JS/CSS for offline map pages (``make assets``).
+"""Refresh the vendored third-party JS/CSS of the offline map pages (``make assets``).
 
-For every package in ``scripts/assets.lock.json`` this runs ``npm pack
-<name>@<version>`` (the npm registry), checks the tarball's sha512 against the
-recorded ``integrity`` (``npm view <name>@<version> dist.integrity``), and extracts
-the listed files into the cache (default ``.assets/`` beside this clone) as
-``<name>@<version>/<file>``. ``manifest.json`` in the cache records the sha256 of every
-extracted file; :mod:`planner.maps` checks them before inlining.
+The files ship inside the package (``planner/maps/_assets/``, wheel included), so
+installing and running the planner never needs npm. Maintainers run this script to
+move to another pinned version or to re-verify the vendored copy: for every package in
+``scripts/assets.lock.json`` it runs ``npm pack <name>@<version>`` (the npm registry),
+checks the tarball's sha512 against the recorded ``integrity`` (``npm view
+<name>@<version> dist.integrity``), and extracts the listed files as
+``<name>@<version>/<file>`` (licence files included). ``manifest.json`` records the
+sha256 of every extracted file; :mod:`planner.maps` checks them before inlining.
 
-Safe to repeat: packages already in the cache with the recorded checksums are skipped.
-Standard library only; needs ``npm`` on the PATH.
+Safe to repeat: packages already present with the recorded checksums are skipped.
+Standard library only; needs ``npm`` on the PATH (``--check`` does not).
 
 Usage::
 
-    python scripts/fetch_assets.py              # fetch into .assets/
-    python scripts/fetch_assets.py --check      # verify the cache, fetch nothing
+    python scripts/fetch_assets.py              # refresh planner/maps/_assets/
+    python scripts/fetch_assets.py --check      # verify the vendored files, fetch nothing
     python scripts/fetch_assets.py --force      # refetch everything
     python scripts/fetch_assets.py --record     # fill in missing integrity from `npm view`
 """
@@ -35,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "scripts" / "assets.lock.json"
-DEST = Path(os.environ.get("PLANNER_ASSETS") or ROOT / ".assets")
+DEST = Path(os.environ.get("PLANNER_ASSETS") or ROOT / "planner" / "maps" / "_assets")
 MANIFEST = "manifest.json"
 
 
@@ -211,6 +213,16 @@ def fetch(lock_path: Path, dest: Path, *, force: bool = False, check: bool = Fal
             }
             fetched += 1
             print(f"fetched  {folder} ({len(hashes)} files, {pkg['integrity'][:23]}…)")
+    # packages no longer in the lock file leave the folder and the manifest
+    keep = {f"{p['name']}@{p['version']}" for p in pkgs}
+    for folder in [f for f in manifest["packages"] if f not in keep]:
+        if check:
+            raise FetchError(f"{dest}: {folder} is not in the lock file; run `make assets`")
+        shutil.rmtree(dest / folder, ignore_errors=True)
+        del manifest["packages"][folder]
+        for rel in [r for r in manifest["files"] if r.startswith(folder + "/")]:
+            del manifest["files"][rel]
+        print(f"removed  {folder}")
     manifest["lock_sha256"] = sha256_file(lock_path)
     tmp_manifest = dest / (MANIFEST + ".tmp")
     tmp_manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", "utf-8")

@@ -1,8 +1,11 @@
-"""Hostile names for the map tests: each breaks a page that does not escape it."""
+"""Map test helpers: hostile names (each breaks a page that does not escape it) and a
+small hand-made plan on the demo city (no solver)."""
 
 from __future__ import annotations
 
 import copy
+
+import pandas as pd
 
 from planner.maps import school_table
 
@@ -37,4 +40,41 @@ def hostile_result(result, names=HOSTILE):
     t = r.inputs.tables["sites"].copy()
     t.loc[t.index[0], "name"] = names[1]
     r.inputs.tables["sites"] = t
+    return r
+
+
+def with_plan(demo):
+    """The demo with a small hand-made plan (no solver): two projects, unserved demand."""
+    r = copy.copy(demo)
+    r.tables = dict(demo.tables)
+    r.layers = {}
+    units = demo.inputs["units"].to_crs(4326)
+    pt = units.geometry.representative_point()
+    r.tables["projects"] = pd.DataFrame(
+        {
+            "ref": ["E001", "P001"],
+            "kind": ["new", "expansion"],
+            "name": ["新建一小", "东城一小"],
+            "unit_id": [units["unit_id"].iloc[0], units["unit_id"].iloc[1]],
+            "school_type": ["primary", "nine_year"],
+            "classes_primary": [24, 6],
+            "classes_junior": [0, 3],
+            "seats_primary": [1080, 270],
+            "seats_junior": [0, 150],
+            "cost": [9e7, 2.1e7],
+            "year": [2026, 2030],
+            "seats": [1080, 420],
+            "lon": [pt.iloc[0].x, pt.iloc[1].x],
+            "lat": [pt.iloc[0].y, pt.iloc[1].y],
+        }
+    )
+    r.tables["unserved"] = pd.DataFrame(
+        {
+            "unit_id": [units["unit_id"].iloc[2]] * 3,
+            "stage": ["primary"] * 3,
+            "year": [2030, 2030, 2035],
+            "reason": ["capacity", "nothing within reach", "capacity"],
+            "seats": [100.0, 50.0, 7.0],
+        }
+    )
     return r

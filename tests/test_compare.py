@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 from typer.testing import CliRunner
 
@@ -39,9 +41,19 @@ def test_compare_higher_norm_never_lowers_requirement(tmp_path):
     assert (city[diff] > 0).all()  # 95/45 asks for more seats everywhere, every year
     units = pd.read_csv(tmp_path / "c" / "compare_units.csv", encoding="utf-8-sig")
     assert len(units) > 0 and (units["seat_gap (B − A)"] >= 0).all()
-    assert (tmp_path / "c" / "compare.xlsx").exists()
+    wb = openpyxl.load_workbook(tmp_path / "c" / "compare.xlsx")
+    head = [c.value for c in wb["全市对比 city"][1]]
+    assert "学段 stage" in head and "学位缺口（B − A）（个） seat_gap (B − A)" in head
+    scen = [[c.value for c in r] for r in wb["情景 scenarios"].iter_rows()]
+    assert scen[0] == ["情景 label", "情景名称 scenario", "采用标准 norms_used"]
+    assert "千人学位数 小学 95 / 初中 45 个" in scen[2][2] and "（zhongshan_urban）" in scen[2][2]
+    assert wb["全市对比 city"]["B2"].number_format == "0"  # years without a separator
     page = (tmp_path / "c" / "compare_map.html").read_text(encoding="utf-8")
     assert page.count("<iframe") == 2 and "planner: side-by-side sync" in page
+    # one scale for both maps, each side titled with its scenario and norms
+    assert page.count("window.PLANNER_SCALE_OVERRIDE = {") == 2
+    heads = re.findall(r"<h2>(.*?)</h2>", page)
+    assert "小学 80 / 初中 40" in heads[0] and "小学 95 / 初中 45" in heads[1]
 
 
 def _run(gap: int, projects: list[tuple[int, float]], unserved: list[tuple]) -> dict:

@@ -21,8 +21,8 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
-from hostile import HOSTILE, hostile_result
-from shapely.geometry import Point
+from hostile import HOSTILE, hostile_result, with_plan
+from shapely.geometry import LineString
 
 from planner.errors import PlannerError
 from planner.maps import (
@@ -35,8 +35,6 @@ from planner.maps import (
     render_offline,
     safe_text,
     save_offline,
-    school_table,
-    siting_layers,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,9 +147,9 @@ def test_offline_map_is_inlined_with_css_images_as_data_uris(fake_assets, tmp_pa
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
-def test_missing_cache_tells_to_run_make_assets(tmp_path, monkeypatch):
+def test_missing_assets_tell_how_to_restore_them(tmp_path, monkeypatch):
     monkeypatch.setenv("PLANNER_ASSETS", str(tmp_path / "nothing"))
-    with pytest.raises(AssetError, match="make assets"):
+    with pytest.raises(AssetError, match="reinstall"):
         render_offline(offline_map())
 
 
@@ -233,59 +231,134 @@ def test_fetch_script_verifies_sha512_and_extracts(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- the gap map
 
 
-def _layer_names(m: folium.Map) -> tuple[list[str], list[str]]:
-    base, over = [], []
-    for child in m._children.values():
-        if isinstance(child, folium.FeatureGroup):
-            (over if child.overlay else base).append(child.layer_name)
-    return base, over
+def _config(page: str) -> dict:
+    """The page script's configuration (window.PLANNER_MAP_CONFIG)."""
+    m = re.search(r"window\.PLANNER_MAP_CONFIG = (\{.*?\});\n", page, re.S)
+    assert m, "no map configuration in the page"
+    return json.loads(m.group(1).replace("<\\/", "</"))
 
 
-def test_gap_map_layers_in_chinese_and_english(demo):
-    years = demo.milestone_years()
+def _page(m: folium.Map) -> str:
+    return m.get_root().render()
+
+
+def test_gap_map_has_every_year_before_and_after_the_plan(demo):
+    cfg = _config(_page(gap_map(demo)))
     sc = demo.inputs.scenario
-    assert years[:2] == [sc.base_year, sc.base_year + 5]
-    base, over = _layer_names(gap_map(demo))
-    assert base == [f"{s}学位缺口 {y}年" for s in ("小学", "初中") for y in years]
-    assert over == [
-        "大班额 / 大校额学校",
-        "现状学校（按利用率着色）",
-        "在建 / 规划学校",
-        "教育用地（候选地块）",
+    assert cfg["years"] == list(range(sc.base_year, sc.horizon + 1))
+    assert cfg["stages"] == ["primary", "junior"] and cfg["hasPlan"] is False
+    needs = demo.tables["needs"]
+    ids = cfg["units"]["ids"]
+    for stage, year in (("primary", 2026), ("junior", 2040)):
+        n = needs[(needs["stage"] == stage) & (needs["year"] == year)].set_index("unit_id")
+        v = cfg["values"][stage][str(year)]
+        assert v["req"] == [int(n.loc[u, "required_seats"]) for u in ids]
+        assert v["gap"] == [int(n.loc[u, "seat_gap"]) for u in ids]
+        assert v["gapA"] == v["gap"]  # no plan: after = before
+    planned = _config(_page(gap_map(with_plan(demo))))
+    assert planned["hasPlan"] is True
+    u0 = planned["units"]["ids"][0]
+    v = planned["values"]["primary"]["2030"]
+    assert v["add"][0] == 1080 and v["gapA"][0] == max(v["req"][0] - v["cap"][0] - 1080, 0)
+    assert planned["values"]["primary"]["2025"]["add"][0] == 0
+    assert u0 == str(demo.inputs["units"]["unit_id"].iloc[0])
+
+
+def test_gap_map_one_classed_scale_for_every_layer(demo):
+    from planner.maps.classify import scale_for
+
+    r = with_plan(demo)
+    cfg = _config(_page(gap_map(r)))
+    scale = scale_for((r.tables["needs"], r.tables["projects"]))
+    assert cfg["scale"] == dict(scale)
+    assert cfg["scale"]["gap"] == sorted(cfg["scale"]["gap"])
+    # every value of every layer falls in a class; the top class holds the maximum
+    nets = [
+        a - b
+        for by_year in cfg["values"].values()
+        for v in by_year.values()
+        for g, s in (("gap", "sur"), ("gapA", "surA"))
+        for a, b in zip(v[g], v[s], strict=True)
     ]
-    base_en, over_en = _layer_names(gap_map(demo, lang="en", years=[2030], stages=["junior"]))
-    assert base_en == ["Seat gap, junior secondary, 2030"]
-    assert "Existing schools (by utilisation)" in over_en
+    assert max(nets) <= cfg["scale"]["gap"][-1] and -min(nets) <= cfg["scale"]["sur"][-1]
+    assert {scale.class_of(x) for x in nets} - {"z"} <= {
+        *(f"g{i}" for i in range(len(scale["gap"]))),
+        *(f"s{i}" for i in range(len(scale["sur"]))),
+    }
 
 
-def test_gap_map_popups_carry_the_planners_numbers(demo):
-    page = gap_map(demo).get_root().render()
-    n = demo.tables["needs"]
-    row = n[(n["stage"] == "primary") & (n["year"] == 2025)].iloc[0]
-    assert f"{row['name']}（{row['unit_id']}）" in page
-    for label in ("需求学位", "现有学位", "学位缺口", "富余学位", "千人学位数", "利用率", "大班额"):
-        assert label in page
-    assert f"{int(row['required_seats']):,}" in page
-    assert '审图号：<span class="pl-approval"></span>' in page  # empty by default
-    page = gap_map(demo, approval_no="粤S(2025)001号").get_root().render()
-    assert "粤S(2025)001号" in page
+def test_classed_scale_rounds_and_separates_gaps_from_surpluses():
+    from planner.maps.classify import gap_scale, nice_ceil
+
+    assert [nice_ceil(x) for x in (1, 87, 1234, 99_001)] == [1, 87, 1300, 100_000]
+    s = gap_scale([-900, -20, 0, 0, 5, 40, 41, 300, 2950])
+    assert s["gap"][-1] >= 2950 and s["sur"][-1] >= 900
+    assert s.class_of(0) == "z" and s.class_of(float("nan")) == "nodata"
+    assert s.class_of(5).startswith("g") and s.class_of(-20).startswith("s")
+    assert s.class_of(2950) == f"g{len(s['gap']) - 1}"
+    assert len(s["gapColors"]) == len(s["gap"]) and len(s["surColors"]) == len(s["sur"])
 
 
-def test_gap_map_counts(demo):
-    page = gap_map(demo).get_root().render()
-    schools = school_table(demo)
-    assert len(re.findall(r'"className": "pl-school pl-school-\d+"', page)) == len(schools)
-    # 20 units × 2 stages × 3 years
-    n_units = len(demo.inputs["units"])
-    assert len(re.findall(r'"className": "pl-unit ', page)) == n_units * 6
+def test_gap_map_words_years_and_units(demo):
+    page = _page(gap_map(with_plan(demo)))
+    cfg = _config(page)
+    assert "座" not in page
+    assert "%n% 个" in cfg["text"]["gap_tip"] and "%r% 个" in cfg["text"]["gap_class"]
+    labels = [p["label"] for p in cfg["projects"]]
+    assert labels == ["新建一小 · 2026年", "东城一小 · 2030年"]
+    assert "2,026" not in page and "2,030" not in page
+    assert "投用年份" in cfg["projects"][0]["popup"]
+    assert cfg["projectYears"] == [2026, 2030]
+    assert cfg["plans"] == [["“十五五”（2026—2030年）", 2026, 2030]]
+    assert cfg["projects"][1]["stages"] == ["primary", "junior"]
+
+
+def test_service_radii_come_from_the_norms(demo):
+    r = with_plan(demo)
+    cfg = _config(_page(gap_map(r)))
+    kinds = dict(zip(demo.inputs["units"]["unit_id"], demo.inputs["units"]["kind"], strict=True))
+    p0, _ = r.tables["projects"].itertuples(index=False)
+    assert cfg["projects"][0]["radii"] == [
+        ["primary", demo.norms.service_radius(kinds[p0.unit_id], "primary")]
+    ]
+    assert [st for st, _ in cfg["projects"][1]["radii"]] == ["primary", "junior"]
+    own = _config(_page(gap_map(r, service_radius_m={"primary": 800, "junior": 1600})))
+    assert own["projects"][1]["radii"] == [["primary", 800.0], ["junior", 1600.0]]
+
+
+def test_gap_map_furniture(demo):
+    page = _page(gap_map(demo, approval_no="粤S(2025)001号", organisation="示例市教育局"))
+    assert '"attributionControl": false' in page  # no Leaflet prefix, no flag
+    assert "imperial: false" in page and "pl-north" in page
+    footer = re.search(r'<div class="pl-box pl-fixed pl-footer">(.*?)</div>', page).group(1)
+    for text in (
+        '审图号：<span class="pl-approval">粤S(2025)001号</span>',
+        "编制单位：示例市教育局",
+    ):
+        assert text in footer
+    assert "编制日期：" in footer and "底图：无（仅专题数据）" in footer
+    assert "control_scale" not in page and "L.control.scale()" not in page
+
+
+def test_gap_map_layers_follow_the_scenario(demo):
+    cfg = _config(_page(gap_map(demo)))
+    assert cfg["layerOrder"][:2] == ["gaps", "schools"] and "allocations" not in cfg["layerOrder"]
+    assert cfg["show"]["catchments"] is False and cfg["show"]["gaps"] is True
+    assert set(cfg["folium"]) == {"schools", "flags", "planned", "sites"}
+    only = _config(_page(gap_map(demo, layers=["gaps", "unit_labels"], hidden=[])))
+    assert only["folium"] == {} and only["schoolLabels"] is None
+    assert len(only["unitLabels"]) == len(demo.inputs["units"])
+    en = _config(_page(gap_map(demo, lang="en", years=[2030], stages=["junior"])))
+    assert en["years"] == [2030] and en["stageLabels"] == {"junior": "junior secondary"}
+    assert en["layerLabels"]["schools"] == "Existing schools (by utilisation)"
 
 
 def test_gap_map_escapes_hostile_names(demo):
-    page = gap_map(hostile_result(demo), source_note=HOSTILE[2]).get_root().render()
+    page = _page(gap_map(hostile_result(demo), source_note=HOSTILE[2]))
     for s in HOSTILE:
         if s not in ("&lt;b&gt; &amp; &",):
             assert s not in page, s
-        assert safe_text(s) in page
+        assert safe_text(s) in page or json.dumps(safe_text(s))[1:-1] in page
     assert "alert(1)</script>" not in page
 
 
@@ -296,121 +369,173 @@ def test_gap_map_refuses_bad_arguments(demo):
         gap_map(demo, years=[1999])
     with pytest.raises(MapError, match="stage"):
         gap_map(demo, stages=["senior"])
+    with pytest.raises(MapError, match="did you mean 'radii'"):
+        gap_map(demo, layers=["gaps", "radius"])
     with pytest.raises(MapError, match="attribution"):
-        gap_map(demo, tiles={"url": "https://t.example.com/{z}/{x}/{y}.png"})
-    with pytest.raises(MapError, match="url"):
-        gap_map(demo, tiles={"url": "t/{z}", "attribution": "x"})
-    with pytest.raises(MapError, match="unknown"):
-        gap_map(demo, tiles={"url": "https://t/{z}/{x}/{y}", "attribution": "x", "zoom": 3})
+        gap_map(demo, basemap={"kind": "xyz", "url": "https://t.example.com/{z}/{x}/{y}.png"})
+    with pytest.raises(MapError, match="TIANDITU_KEY"):
+        gap_map(demo, basemap={"kind": "tianditu", "key_env": "TIANDITU_KEY_NOT_SET_HERE"})
 
 
-def _first_coordinate(page: str) -> tuple[float, float]:
-    m = re.search(r'"coordinates": \[\[\[([\d.]+), ([\d.]+)\]', page)
-    return float(m.group(1)), float(m.group(2))
+def _first_coordinate(cfg: dict) -> tuple[float, float]:
+    x, y = cfg["units"]["geojson"]["features"][0]["geometry"]["coordinates"][0][0]
+    return float(x), float(y)
 
 
-def test_gcj02_tiles_shift_the_vectors_and_need_allow_tiles(demo, fake_assets, tmp_path):
-    amap = {
-        "url": "https://webrd0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}",
-        "attribution": "© 高德地图 <a>",
-        "subdomains": "1234",
-        "gcj02": True,
-    }
-    plain = gap_map(demo).get_root().render()
-    shifted = gap_map(demo, tiles=amap)
-    page = shifted.get_root().render()
-    (x0, y0), (x1, y1) = _first_coordinate(plain), _first_coordinate(page)
+def test_amap_basemap_shifts_the_overlays_and_allows_only_its_tiles(demo, fake_assets, tmp_path):
+    plain = _config(_page(gap_map(demo)))
+    m = gap_map(demo, basemap={"kind": "amap"})
+    page = _page(m)
+    shifted = _config(page)
+    (x0, y0), (x1, y1) = _first_coordinate(plain), _first_coordinate(shifted)
     dist_m = math.hypot((x1 - x0) * 102_800, (y1 - y0) * 110_800)
     assert 300 < dist_m < 900  # the GCJ-02 offset in Guangdong
-    assert "© 高德地图 &lt;a&gt;" in page  # attribution is plain text
-    assert "GCJ-02" in page
-    with pytest.raises(AssetError, match="autonavi"):
-        render_offline(shifted)
-    out = render_offline(shifted, allow_tiles=True)
+    assert "坐标：GCJ-02" in page and "高德地图" in page
+    assert shifted["basemap"]["layers"][0]["url"].startswith("https://webrd0{s}.is.autonavi")
+    out = render_offline(m)  # the scenario's basemap is permitted, nothing else
     assert external_urls(out, allow=["https://webrd0"]) == []
-
-
-def test_siting_hooks_are_drawn_when_given(demo):
-    units = demo.inputs["units"]
-    pts = units.geometry.representative_point()
-    proposed = gpd.GeoDataFrame(
-        {
-            "name": ["新建一小", HOSTILE[0]],
-            "kind": ["new", "expansion"],
-            "school_type": ["primary", "junior"],
-            "year": [2028, 2030],
-            "seats": [1350, 300],
-        },
-        geometry=list(pts[:2]),
-        crs=4326,
-    )
-    catchments = gpd.GeoDataFrame(
-        {"name": ["新建一小"], "stage": ["primary"]}, geometry=[units.geometry.iloc[0]], crs=4326
-    )
-    unserved = gpd.GeoDataFrame(
-        {"unit_id": ["U01"], "stage": ["primary"], "year": [2030], "seats": [420.0]},
-        geometry=[Point(pts.iloc[0].x, pts.iloc[0].y)],
-        crs=4326,
-    )
-    m = gap_map(
+    xyz = gap_map(
         demo,
-        proposed=proposed,
-        catchments=catchments,
-        unserved=unserved,
-        service_radius_m={"primary": 1000, "junior": 2000},
+        basemap={
+            "kind": "xyz",
+            "url": "https://tiles.intranet.example/{z}/{x}/{y}.png",
+            "attribution": "市测绘院 <b>",
+        },
     )
-    page = m.get_root().render()
-    _, over = _layer_names(m)
-    for name in ("规划项目（新建 / 扩建）", "服务半径", "服务范围（学区）", "未满足的学位需求"):
-        assert name in over
-    assert page.count('"className": "pl-radius"') == 2
-    assert '"radius": 2000.0' in page
-    assert "pl-proposed pl-proposed-new" in page and "pl-proposed-expansion" in page
-    assert '"className": "pl-unserved"' in page and '"className": "pl-catchment"' in page
-    assert HOSTILE[0] not in page
-    assert "新建学校（规划项目）" in page  # legend entry
-    assert "规划项目" not in render_layers(gap_map(demo))
+    page = save_offline(xyz, tmp_path / "xyz.html").read_text(encoding="utf-8")
+    assert "市测绘院 &lt;b&gt;" in page and "坐标：WGS84" in page
+    assert external_urls(page, allow=["https://tiles.intranet.example/"]) == []
 
 
-def render_layers(m: folium.Map) -> str:
-    base, over = _layer_names(m)
-    return " ".join(base + over)
+def test_tianditu_and_wmts_urls():
+    from planner.maps.basemap import resolve_basemap
 
-
-def test_siting_layers_from_run_tables(demo):
-    r = copy.copy(demo)
-    r.tables = dict(demo.tables)
-    r.layers = {}
-    r.tables["projects"] = pd.DataFrame(
+    b = resolve_basemap(
+        {"kind": "tianditu", "key_env": "TDT"}, bounds=(113, 22, 114, 23), environ={"TDT": "k1"}
+    )
+    assert len(b.layers) == 2 and not b.gcj02
+    assert "LAYER=vec" in b.layers[0].url and "LAYER=cva" in b.layers[1].url
+    assert b.layers[0].url.endswith("tk=k1") and "{z}" in b.layers[0].url
+    w = resolve_basemap(
         {
-            "kind": ["new"],
-            "name": ["新建学校"],
-            "unit_id": ["U01"],
-            "school_type": ["primary"],
-            "year": [2028],
-            "seats": [1350],
-            "cost": [9e7],
-            "lon": [113.39],
-            "lat": [22.55],
-        }
+            "kind": "wmts",
+            "url": "https://gis.intranet/wmts?token=1",
+            "layer": "dlg",
+            "tile_matrix_set": "GoogleMapsCompatible",
+            "attribution": "市规划院",
+        },
+        bounds=(113, 22, 114, 23),
     )
-    r.tables["unserved"] = pd.DataFrame(
-        {
-            "unit_id": ["U02", "U02", "U03"],
-            "stage": ["primary"] * 3,
-            "year": [2040, 2040, 2030],
-            "reason": ["capacity", "nothing within reach", "capacity"],
-            "seats": [100.0, 50.0, 7.0],
-        }
+    u = w.layers[0].url
+    assert u.startswith("https://gis.intranet/wmts?token=1&SERVICE=WMTS&REQUEST=GetTile")
+    assert "TILEMATRIX={z}&TILEROW={y}&TILECOL={x}" in u and w.allowed_urls == [u.split("{")[0]]
+
+
+def _png(color: tuple[int, int, int]) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _tile_folder(root: Path, bounds, zooms=(9, 10)) -> int:
+    from planner.maps.basemap import tile_range
+
+    n = 0
+    for z in zooms:
+        x0, x1, y0, y1 = tile_range(bounds, z)
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                p = root / str(z) / str(x) / f"{y}.png"
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_bytes(_png((200, 220, 180)))
+                n += 1
+    return n
+
+
+def test_local_tile_folder_and_mbtiles_travel_with_the_map(demo, fake_assets, tmp_path):
+    import sqlite3
+
+    from planner.maps.basemap import resolve_basemap
+
+    bounds = tuple(demo.inputs["units"].to_crs(4326).total_bounds)
+    n = _tile_folder(tmp_path / "tiles", bounds)
+    spec = {"kind": "local", "path": str(tmp_path / "tiles"), "min_zoom": 9, "max_zoom": 10}
+    b = resolve_basemap(spec, bounds=bounds)
+    assert len(b.local.tiles) == n and b.local.max_native_zoom == 10
+    # the same tiles in an MBTiles file (rows counted from the south)
+    mb = tmp_path / "city.mbtiles"
+    con = sqlite3.connect(mb)
+    con.execute("CREATE TABLE metadata (name text, value text)")
+    con.execute("INSERT INTO metadata VALUES ('format', 'png')")
+    con.execute(
+        "CREATE TABLE tiles (zoom_level int, tile_column int, tile_row int, tile_data blob)"
     )
-    layers = siting_layers(r)
-    assert set(layers) == {"proposed", "unserved"}
-    assert layers["proposed"].geometry.iloc[0].x == pytest.approx(113.39)
-    u = layers["unserved"]
-    assert len(u) == 1 and u["seats"].iloc[0] == 150.0 and u["year"].iloc[0] == 2040
-    assert u["reason"].iloc[0] == "capacity; nothing within reach"
-    page = gap_map(r, **layers).get_root().render()
-    assert "学位不足; 服务半径内无学校" in page
+    for key, data in b.local.tiles.items():
+        z, x, y = map(int, key.split("/"))
+        con.execute("INSERT INTO tiles VALUES (?, ?, ?, ?)", (z, x, 2**z - 1 - y, data))
+    con.commit()
+    con.close()
+    b2 = resolve_basemap({**spec, "path": str(mb)}, bounds=bounds)
+    assert set(b2.local.tiles) == set(b.local.tiles)
+    # small: embedded in the page, which stays self-contained
+    page = save_offline(gap_map(demo, basemap=spec), tmp_path / "a.html").read_text("utf-8")
+    assert page.count("data:image/png;base64,") >= n and external_urls(page) == []
+    assert not (tmp_path / "a_files").exists()
+    # large: a folder beside the page, referred to relatively
+    out = save_offline(gap_map(demo, basemap={**spec, "embed_max_mb": 0}), tmp_path / "b.html")
+    page = out.read_text("utf-8")
+    assert "b_files/tiles/{z}/{x}/{y}.png" in page and external_urls(page) == []
+    assert len(list((tmp_path / "b_files/tiles").rglob("*.png"))) == n
+    with pytest.raises(MapError, match="no tiles"):
+        gap_map(demo, basemap={**spec, "min_zoom": 15, "max_zoom": 15})
+
+
+def test_siting_layers_are_drawn_with_every_period(demo):
+    units = demo.inputs["units"].to_crs(4326)
+    r = with_plan(demo)
+    cells = units.iloc[:2].copy()
+    r.layers = {
+        "catchments": gpd.GeoDataFrame(
+            {
+                "fac_id": [0, 0, 1, 1],
+                "ref": ["E001", "E001", "P001", "P001"],
+                "kind": ["new", "new", "existing", "existing"],
+                "stage": ["primary"] * 4,
+                "year": [2030, 2035, 2030, 2035],
+            },
+            geometry=[cells.geometry.iloc[0], cells.geometry.iloc[0]]
+            + [cells.geometry.iloc[1]] * 2,
+            crs=4326,
+        ),
+        "allocations": gpd.GeoDataFrame(
+            {
+                "year": [2030, 2035],
+                "stage": ["primary", "primary"],
+                "point_id": [1, 1],
+                "ref": ["E001", "E001"],
+                "seats": [120.0, 130.0],
+                "distance_m": [800.0, 800.0],
+            },
+            geometry=[
+                LineString([(113.40, 22.55), (113.41, 22.56)]),
+                LineString([(113.40, 22.55), (113.41, 22.56)]),
+            ],
+            crs=4326,
+        ),
+    }
+    cfg = _config(_page(gap_map(r, layers=[*demo.inputs.scenario.map.layers, "allocations"])))
+    years = sorted({f["properties"]["year"] for f in cfg["catchments"]["features"]})
+    assert years == [2030, 2035] and len(cfg["catchments"]["features"]) == 4
+    assert [a["year"] for a in cfg["allocations"]] == [2030, 2035]
+    assert sorted({u["year"] for u in cfg["unserved"]}) == [2030, 2035]
+    u2030 = next(u for u in cfg["unserved"] if u["year"] == 2030)
+    assert "学位不足; 服务半径内无学校" in u2030["popup"] and "150" in u2030["tip"]
+    assert cfg["periods"] == [2030, 2035]
+    assert cfg["show"]["allocations"] is True
+    none = _config(_page(gap_map(r)))  # allocation lines only when asked for
+    assert none["allocations"] is None
 
 
 def test_command_line_writes_the_map(fake_assets, tmp_path, capsys):
@@ -419,7 +544,7 @@ def test_command_line_writes_the_map(fake_assets, tmp_path, capsys):
     out = tmp_path / "map.html"
     assert main([str(ROOT / "data/demo/scenario.toml"), str(out), "--lang", "en"]) == 0
     page = out.read_text(encoding="utf-8")
-    assert "Seat gap, primary, 2025" in page and external_urls(page) == []
+    assert "Seat gap" in page and external_urls(page) == []
     assert "Map approval no. (审图号): <span" in page
 
 
@@ -428,7 +553,18 @@ def test_command_line_reports_missing_assets(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setenv("PLANNER_ASSETS", str(tmp_path / "none"))
     assert main([str(ROOT / "data/demo/scenario.toml"), str(tmp_path / "m.html")]) == 1
-    assert "make assets" in capsys.readouterr().err
+    assert "reinstall" in capsys.readouterr().err
+
+
+def test_the_package_ships_its_map_assets():
+    from planner.maps.assets import PACKAGED, asset_dir, load_asset
+
+    assert asset_dir() == PACKAGED
+    for a in ASSETS:
+        assert len(load_asset(a)) > 1000
+    for lic in ("leaflet@1.9.3/LICENSE", "jquery@3.7.1/LICENSE.txt"):
+        assert (PACKAGED / lic).is_file()
+    assert "BSD" in (PACKAGED / "leaflet@1.9.3/LICENSE").read_text(encoding="utf-8")
 
 
 def test_inline_map_frames_the_page_escaped():
@@ -442,3 +578,36 @@ def test_inline_map_frames_the_page_escaped():
 
     doc = out.split('srcdoc="', 1)[1].split('" style=', 1)[0]
     assert html.unescape(doc) == page
+
+
+def test_planner_map_refuses_unknown_layers_and_sources(tmp_path):
+    from planner.maps.export import ExportError, map_command
+
+    with pytest.raises(ExportError, match="did you mean 'catchments'"):
+        map_command(tmp_path, state={"layers": {"catchment": True}})
+    with pytest.raises(ExportError, match=r"no map\.html"):
+        map_command(tmp_path, png=tmp_path / "x.png")
+    with pytest.raises(ExportError, match="run folder or a scenario"):
+        map_command(tmp_path / "x.csv")
+
+
+def test_missing_names_fall_back_to_ids(demo):
+    r = with_plan(demo)
+    r.inputs = copy.copy(demo.inputs)
+    r.inputs.tables = dict(demo.inputs.tables)
+    sites = demo.inputs.tables["sites"].copy()
+    sites["name"] = pd.NA
+    r.inputs.tables["sites"] = sites
+    units = demo.inputs["units"].to_crs(4326)
+    r.layers = {
+        "catchments": gpd.GeoDataFrame(
+            {"ref": ["ZZ9"], "stage": ["primary"], "year": [2030], "kind": ["new"]},
+            geometry=[units.geometry.iloc[0]],
+            crs=4326,
+        )
+    }
+    page = _page(gap_map(r))
+    cfg = _config(page)
+    assert "ZZ9" in cfg["catchments"]["features"][0]["properties"]["popup"]
+    first = str(sites["site_id"].iloc[0])
+    assert f"{first} · 教育用地" in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from hostile import with_plan
 
 from planner.reports import (
     demand_capacity_chart,
@@ -96,3 +97,44 @@ def test_before_after_chart_sums_unit_gaps_per_period_and_stage():
     # before: 2026 → 150, 2030 → 400; after: 2026 → 100, 2030 → 150 (junior left out)
     assert heights == [150, 400, 100, 150]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2026", "2030"]
+
+
+def test_summary_page_has_the_plan_section_with_key_figures(demo_result):
+    from planner.reports.plan_tables import plan_key_figures
+
+    r = with_plan(demo_result)
+    r.tables["gaps_after"] = pd.DataFrame(
+        {
+            "unit_id": ["U01", "U02"],
+            "stage": ["primary", "junior"],
+            "year": [2030, 2030],
+            "seat_gap": [500, 200],
+            "seat_gap_after": [100, 0],
+        }
+    )
+    kf = plan_key_figures(r, site_land={"E001": 25_000.0})
+    figures = dict(kf["figures"])
+    assert figures["规划项目 projects"] == "2 个（新建 1 所，改扩建 1 所）"
+    assert figures["新增学位 seats added"] == "1,500 个（小学 1,350，初中 150）"
+    assert figures["总投资 investment"] == "1.11 亿元"
+    assert figures["新增用地 new land"] == "2.5 公顷（新建学校地块）"
+    assert figures["“十五五”（2026—2030年）"].startswith("2 个项目，学位 1,500 个")
+    assert figures["未满足需求 unserved（2035年）"] == "小学 7 个，初中 0 个"
+    assert kf["periods"].iloc[0].tolist() == ["2030", "500", "100", "200", "0"]
+    df = pd.DataFrame({"a": [1]})
+    common = dict(
+        title="t",
+        scenario_name="s",
+        base_year=2025,
+        headline=df,
+        top_gaps=df,
+        compliance={},
+        equity=df,
+        problems={"errors": 0, "warnings": 0},
+        files=[],
+    )
+    page = summary_page(**common, plan=kf, failed={"map.html": "<boom>"})
+    assert "规划项目与布局优化" in page and "1,500 个（小学 1,350，初中 150）" in page
+    assert "未完成的步骤" in page and "&lt;boom&gt;" in page
+    assert "本次运行未做布局优化" in summary_page(**common, plan={})
+    assert plan_key_figures(demo_result) == {}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 from typer.testing import CliRunner
 
 from planner.cli import app
@@ -35,6 +36,9 @@ def test_run_with_siting_writes_projects(tmp_path):
     assert summary["best_bound"] <= summary["objective"] + 1e-6
     after = pd.read_csv(out / "gaps_after.csv", encoding="utf-8-sig")
     assert (after["seat_gap_after"] <= after["seat_gap"]).all()
-    catch = gpd.read_file(out / "results.gpkg", layer="catchments")
+    # one catchment layer per plan period (the periods the run has), with its QGIS style
+    layers = [n for n, _ in pyogrio.list_layers(out / "results.gpkg") if n.startswith("catch")]
+    assert layers and all(n.split("_")[1] in {"2030", "2035"} for n in layers)
+    catch = gpd.read_file(out / "results.gpkg", layer=max(layers))
     assert len(catch) > 0 and catch.crs.to_epsg() == 4326
     assert "规划建设项目" in pd.ExcelFile(out / "results.xlsx").sheet_names

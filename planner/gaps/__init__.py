@@ -18,6 +18,7 @@ __all__ = [
     "REQUIREMENT_BASES",
     "seat_gaps",
     "city_totals",
+    "gaps_after_plan",
     "school_compliance",
     "class_size_bands",
     "CLASS_SIZE_BANDS",
@@ -97,6 +98,64 @@ def city_totals(gaps: pd.DataFrame) -> pd.DataFrame:
     g = gaps.groupby(["stage", "year"], sort=True)[cols].sum(min_count=1).reset_index()
     g["net_balance"] = g["capacity"] - g["required_seats"]
     return g
+
+
+def gaps_after_plan(needs: pd.DataFrame, projects: pd.DataFrame | None) -> pd.DataFrame:
+    """Seat gap per unit × stage × year before and after the plan (规划实施前后学位缺口).
+
+    A project adds its seats to the unit of its school or site from its opening year on
+    (the same rule as the siting result's ``gaps_after``, here for every year, not only
+    the plan periods).
+
+    Parameters
+    ----------
+    needs : DataFrame
+        The run's needs table: ``unit_id, name, stage, year, required_seats, capacity,
+        seat_gap, surplus``.
+    projects : DataFrame or None
+        The plan: ``unit_id, year, seats_primary, seats_junior`` (the siting result's
+        ``projects``); None or empty: no plan, the "after" columns equal the "before" ones.
+
+    Returns
+    -------
+    DataFrame
+        ``unit_id, name, stage, year, required_seats, capacity, seat_gap, surplus,
+        added_seats, capacity_after, seat_gap_after, surplus_after``, sorted by stage, year
+        and unit, with ``seat_gap_after = max(required − capacity_after, 0)``.
+    """
+    cols = [c for c in ("unit_id", "name", "stage", "year") if c in needs.columns]
+    out = needs[[*cols, "required_seats", "capacity", "seat_gap", "surplus"]].copy()
+    out["added_seats"] = 0
+    if projects is not None and len(projects):
+        stages = [s for s in ("primary", "junior") if f"seats_{s}" in projects.columns]
+        long = projects.melt(
+            id_vars=["unit_id", "year"],
+            value_vars=[f"seats_{s}" for s in stages],
+            var_name="stage",
+            value_name="added",
+        )
+        long["stage"] = long["stage"].str.removeprefix("seats_")
+        long["unit_id"] = long["unit_id"].astype(str)
+        years = sorted({*long["year"].astype(int), *out["year"].astype(int)})
+        # seats opened per unit, stage and year, accumulated over the years
+        cum = (
+            long.pivot_table(
+                index=["unit_id", "stage"], columns="year", values="added", aggfunc="sum"
+            )
+            .reindex(columns=years, fill_value=0)
+            .fillna(0)
+            .cumsum(axis=1)
+            .stack()
+        )
+        key = pd.MultiIndex.from_arrays(
+            [out["unit_id"].astype(str), out["stage"].astype(str), out["year"].astype(int)]
+        )
+        out["added_seats"] = cum.reindex(key).fillna(0).round().astype("int64").to_numpy()
+    out["capacity_after"] = out["capacity"] + out["added_seats"]
+    diff = out["required_seats"].to_numpy() - out["capacity_after"].to_numpy()
+    out["seat_gap_after"] = np.maximum(diff, 0)
+    out["surplus_after"] = np.maximum(-diff, 0)
+    return out.sort_values(["stage", "year", "unit_id"], kind="stable").reset_index(drop=True)
 
 
 def class_size_bands(avg_class: pd.Series) -> pd.Series:

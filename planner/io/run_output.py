@@ -12,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
+from planner.errors import PlannerError, StepFailed
+from planner.io.workbook import plan_gaps, site_land, workbook_sheets
 from planner.io.writers import (
     OutputFolder,
-    localise,
     output_labels,
     write_csv,
     write_excel,
@@ -26,6 +27,7 @@ from planner.reports import (
     gap_by_unit_chart,
     summary_page,
 )
+from planner.reports.plan_tables import plan_key_figures
 from planner.run import RunResult, needs_wide, summary
 
 __all__ = ["write_run", "file_sha256", "package_versions"]
@@ -88,6 +90,11 @@ def package_versions() -> dict[str, str]:
     """Installed versions of the packages a result depends on."""
     out = {"python": platform.python_version()}
     for name in MANIFEST_PACKAGES:
+        if name == "planner":  # distributed as school-seat-planner; the import name counts
+            import planner
+
+            out[name] = planner.__version__
+            continue
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -119,8 +126,12 @@ def write_run(
 ) -> Path:
     """Write every output of a run to ``out_dir``, atomically.
 
-    Files: the result tables as tidy CSV (English headers), ``results.xlsx`` (Chinese
-    headers with units, one sheet per table, frozen header row), the canonical inputs
+    Raises :class:`planner.errors.StepFailed` after writing everything else when the
+    map or the GIS layers failed (listed in the manifest's ``failed_steps``).
+
+    Files: the result tables as tidy CSV (English headers), ``results.xlsx`` (the plan
+    draft's 说明 / 建设项目表 / 分年度学位需求表, then one sheet per table with Chinese
+    headers, units and number formats, set up for printing), the canonical inputs
     (``inputs/``: spatial layers in one WGS84 GeoPackage, tables as CSV), the
     validation report, the norms in force and ``manifest.json`` (scenario, input file
     hashes, package versions, timings).
@@ -135,6 +146,7 @@ def write_run(
             "needs_list_junior": needs_wide(result.tables["needs"], "junior"),
             **result.tables,
         }
+        tables["gaps_plan"] = plan_gaps(result)
         tables["norms"] = result.norms.to_frame()
         tables["inputs_summary"] = result.inputs.summary()
         tables["validation"] = result.inputs.report.to_frame()
@@ -142,7 +154,7 @@ def write_run(
             write_csv(df, tmp / f"{name}.csv")
         order = sorted(tables, key=lambda k: list(SHEETS).index(k) if k in SHEETS else 99)
         write_excel(
-            {SHEETS.get(k, k): localise(tables[k], labels, table=k) for k in order},
+            workbook_sheets(result, {k: tables[k] for k in order}, labels, SHEETS),
             tmp / "results.xlsx",
         )
         canon = tmp / "inputs"
@@ -152,9 +164,8 @@ def write_run(
                 pyogrio.write_dataframe(df, canon / "inputs.gpkg", layer=name, driver="GPKG")
             else:
                 write_csv(df, canon / f"{name}.csv")
-        for name, layer in result.layers.items():
-            pyogrio.write_dataframe(layer, tmp / "results.gpkg", layer=name, driver="GPKG")
-        _write_report(result, tmp)
+        failed = _write_deliverables(result, tmp)
+        _write_report(result, tmp, failed=failed)
         manifest = {
             "planner_manifest": 1,
             "scenario": {"file": str(Path(sc.source_file).resolve()), **sc.model_dump(mode="json")},
@@ -174,12 +185,39 @@ def write_run(
             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "timings_s": {k: round(v, 3) for k, v in {**result.timings, **(timings or {})}.items()},
             "outputs": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
+            "failed_steps": failed,
         }
         write_json(manifest, tmp / "manifest.json")
+    if failed:
+        raise StepFailed(failed, str(out_dir))
     return Path(out_dir)
 
 
-def _write_report(result: RunResult, tmp: Path) -> None:
+def _write_deliverables(result: RunResult, tmp: Path) -> dict[str, str]:
+    """``results.gpkg`` and ``map.html``; a step that fails is reported, the run kept.
+
+    Any exception counts (a map must never lose the tables): its type and message go to
+    ``failed_steps``.
+    """
+    from planner.io.gis import write_results_gpkg
+    from planner.maps.classify import scale_for
+
+    failed: dict[str, str] = {}
+    scale = scale_for((result.tables["needs"], result.tables.get("projects")))
+    for step, write in (
+        ("results.gpkg", lambda: write_results_gpkg(result, tmp / "results.gpkg", scale=scale)),
+        ("map.html", lambda: _write_map(result, tmp, scale)),
+    ):
+        try:
+            write()
+        except PlannerError as exc:
+            failed[step] = str(exc)
+        except Exception as exc:  # an unexpected failure of this step only
+            failed[step] = f"{type(exc).__name__}: {exc}"
+    return failed
+
+
+def _write_report(result: RunResult, tmp: Path, *, failed: dict[str, str] | None = None) -> None:
     """Charts (PNG) and the HTML summary page ``index.html``."""
     import matplotlib.pyplot as plt
 
@@ -246,7 +284,8 @@ def _write_report(result: RunResult, tmp: Path) -> None:
     files = [(p.name, p.name) for p in sorted(tmp.glob("*.csv"))] + [
         ("results.xlsx", "results.xlsx")
     ]
-    maps = [("学位缺口地图 seat-gap map", "map.html")]
+    files += [(n, n) for n in ("results.gpkg",) if (tmp / n).exists()]
+    maps = [("学位缺口地图 seat-gap map", "map.html")] if (tmp / "map.html").exists() else []
     page = summary_page(
         title=f"{sc.name} — 义务教育学位规划测算成果",
         scenario_name=sc.name,
@@ -265,18 +304,18 @@ def _write_report(result: RunResult, tmp: Path) -> None:
         files=files,
         charts=charts,
         maps=maps,
+        plan=plan_key_figures(result, site_land=site_land(result)),
+        failed=failed,
     )
     (tmp / "index.html").write_text(page, encoding="utf-8")
-    _write_map(result, tmp)
 
 
-def _write_map(result: RunResult, tmp: Path) -> None:
-    """The offline seat-gap map (``map.html``); a missing asset cache only warns."""
-    import warnings
+def _write_map(result: RunResult, tmp: Path, scale=None) -> None:
+    """The offline seat-gap map (``map.html``, as the scenario's ``[map]`` says).
 
-    from planner.maps import AssetError, gap_map, save_offline, siting_layers
+    The map's assets ship with the package, so a map that cannot be written is an error
+    (:class:`planner.maps.MapError` / :class:`planner.maps.AssetError`), never a warning.
+    """
+    from planner.maps import gap_map, save_offline
 
-    try:
-        save_offline(gap_map(result, **siting_layers(result)), tmp / "map.html")
-    except AssetError as exc:
-        warnings.warn(f"map.html not written: {exc}", stacklevel=2)
+    save_offline(gap_map(result, scale=scale), tmp / "map.html")

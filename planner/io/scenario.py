@@ -54,7 +54,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
 def write_scenario(scenario: Scenario, path: str | Path) -> Path:
     """Write a scenario to a TOML file that :func:`read_scenario` accepts.
 
-    Relative input paths (and a norms file path, and the forecast's schedule tables) are
+    Relative input paths (and a norms file path, the forecast's schedule tables and a local basemap) are
     rewritten relative to the new file's folder, so the written scenario finds the same inputs wherever it is saved.
     """
     path = Path(path)
@@ -74,6 +74,9 @@ def write_scenario(scenario: Scenario, path: str | Path) -> Path:
         for key in ("survival_table", "fertility_table"):
             if forecast.get(key):
                 forecast[key] = moved(forecast[key])
+        basemap = data.get("map", {}).get("basemap", {})
+        if basemap.get("path"):
+            basemap["path"] = moved(basemap["path"])
         norms = data.get("norms", "")
         if norms.endswith(".toml") and not Path(norms).is_absolute() and (old_dir / norms).exists():
             data["norms"] = Path(os.path.relpath(old_dir / norms, new_dir)).as_posix()

@@ -18,11 +18,24 @@ from types import TracebackType
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
 
 from planner.errors import PlannerError
 
-__all__ = ["OutputFolder", "write_csv", "write_excel", "write_json", "output_labels", "localise"]
+__all__ = [
+    "OutputFolder",
+    "write_csv",
+    "write_excel",
+    "write_json",
+    "output_labels",
+    "localise",
+    "excel_formats",
+]
 
 
 class OutputFolder:
@@ -103,43 +116,240 @@ def output_labels() -> dict[str, Any]:
         return tomllib.load(fh)
 
 
+def _label(labels: Mapping[str, Any], col: str, table: str | None) -> Mapping[str, Any] | None:
+    if table and col in labels.get("tables", {}).get(table, {}):
+        return labels["tables"][table][col]
+    return labels.get("columns", {}).get(col)
+
+
 def localise(
-    df: pd.DataFrame, labels: Mapping[str, Any], lang: str = "zh", table: str | None = None
+    df: pd.DataFrame,
+    labels: Mapping[str, Any],
+    lang: str = "zh",
+    table: str | None = None,
+    *,
+    excel: bool = False,
 ) -> pd.DataFrame:
     """Copy of ``df`` with Chinese headers (with units) and Chinese category values.
 
     ``table`` selects per-table label overrides (``[tables.<name>]`` in outputs.toml).
+    With ``excel=True`` the workbook's units apply: a column with ``xlsx_unit`` and
+    ``xlsx_scale`` (costs in yuan → 万元) is scaled, and true/false become 是/否.
     """
     if lang != "zh":
         return df.copy()
-    if table and table in labels.get("tables", {}):
-        labels = {**labels, "columns": {**labels["columns"], **labels["tables"][table]}}
     out = pd.DataFrame(df.drop(columns="geometry") if "geometry" in df.columns else df).copy()
     for col, mapping in labels.get("values", {}).items():
         if col in out.columns:
             out[col] = out[col].map(lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else v)
     names = {}
-    for col in out.columns:
-        lab = labels.get("columns", {}).get(col)
-        if lab:
-            names[col] = f"{lab['zh']}（{lab['unit']}）" if lab.get("unit") else lab["zh"]
+    for col in list(out.columns):
+        lab = _label(labels, col, table)
+        if not lab:
+            continue
+        unit = lab.get("unit", "")
+        if excel and lab.get("xlsx_scale") is not None:
+            out[col] = pd.to_numeric(out[col], errors="coerce") * float(lab["xlsx_scale"])
+            unit = lab.get("xlsx_unit", unit)
+        names[col] = f"{lab['zh']}（{unit}）" if unit else lab["zh"]
+    if excel:
+        for col in out.columns:
+            if _is_bool_column(out[col]):
+                out[col] = out[col].map(lambda v: v if _missing(v) else ("是" if v else "否"))
     return out.rename(columns=names)
 
 
-def write_excel(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
-    """One sheet per table, frozen header row, columns sized to their content."""
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for name, df in sheets.items():
-            df.to_excel(xw, sheet_name=name[:31], index=False)
-            ws = xw.sheets[name[:31]]
-            ws.freeze_panes = "A2"
-            for i, col in enumerate(df.columns, start=1):
-                values = [str(col), *(str(v) for v in df[col].head(200))]
-                width = max(_display_width(v) for v in values)
-                ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(
-                    width + 2, 60
-                )
+def excel_formats(
+    df: pd.DataFrame, labels: Mapping[str, Any], table: str | None = None
+) -> dict[str, str]:
+    """Number formats of a table's columns in the workbook, by localised header.
+
+    From ``format`` in ``data/schema/outputs.toml`` (``"0"`` for years, ``"0.0%"`` for
+    shares); other numeric columns get ``#,##0`` or ``#,##0.00`` by their values
+    (:func:`write_excel`).
+    """
+    zh = localise(df.head(0), labels, table=table, excel=True)
+    out = {}
+    for col, new in zip(
+        df.drop(columns="geometry", errors="ignore").columns, zh.columns, strict=True
+    ):
+        lab = _label(labels, col, table)
+        if lab and lab.get("format"):
+            out[new] = str(lab["format"])
+    return out
+
+
+def _missing(v: Any) -> bool:
+    try:
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_bool_column(s: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return True
+    if s.dtype != object:
+        return False
+    vals = s.dropna()
+    return len(vals) > 0 and all(isinstance(v, (bool, np.bool_)) for v in vals)
+
+
+# ---------------------------------------------------------------- Excel
+
+#: first characters that make a spreadsheet read text as a formula (OWASP CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+_HEAD_FILL = PatternFill("solid", fgColor="DDE3EA")
+_SUB_FILL = PatternFill("solid", fgColor="F2F2F2")
+_THIN = Side(style="thin", color="999999")
+
+
+def _text_cell(cell: Any, value: Any) -> None:
+    """Write ``value`` as a text cell; never as a formula.
+
+    Every text the workbooks hold passes through here (headers, names, notes). A text
+    starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is kept as text
+    (``data_type`` ``"s"``), so a school called ``=HYPERLINK(…)`` shows its name instead
+    of running. Characters Excel refuses (control characters) are dropped.
+    """
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    cell.value = text
+    if text.startswith(_FORMULA_START):
+        cell.data_type = "s"
+
+
+def _write_value(cell: Any, value: Any, fmt: str | None) -> None:
+    if _missing(value):
+        return
+    if isinstance(value, (bool, np.bool_)):
+        _text_cell(cell, "是" if value else "否")
+        cell.alignment = Alignment(horizontal="center")
+    elif isinstance(value, (int, np.integer)):
+        cell.value = int(value)
+        cell.number_format = fmt or "#,##0"
+    elif isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            _text_cell(cell, "—")
+            return
+        cell.value = float(value)
+        cell.number_format = fmt or ("#,##0" if float(value).is_integer() else "#,##0.00")
+    else:
+        _text_cell(cell, value)
+
+
+def _column_format(s: pd.Series) -> str | None:
+    """``#,##0`` for whole numbers, ``#,##0.00`` for fractions, None for text."""
+    if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
+        return None
+    v = pd.to_numeric(s, errors="coerce").to_numpy(float)
+    v = v[np.isfinite(v)]
+    if len(v) and np.all(np.abs(v - np.round(v)) < 1e-9):
+        return "#,##0"
+    return "#,##0.00"
+
+
+def _print_setup(ws: Any, title: str) -> None:
+    """Landscape A4, fit to one page wide, the header row repeated on every page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.oddHeader.center.text = title.replace("&", "&&")
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
+def write_excel(sheets: Mapping[str, Any], path: Path) -> Path:
+    """Write a workbook: one formatted sheet per table, ready to print.
+
+    Parameters
+    ----------
+    sheets : mapping
+        Sheet name → a DataFrame, or an object with ``frame`` and optionally ``formats``
+        (number format by column), ``row_kinds`` (``subtotal`` / ``period`` / ``total``
+        rows are set in bold), ``wrap``, ``widths`` and ``autofilter`` (e.g.
+        :class:`planner.reports.plan_tables.PlanSheet`).
+    path : Path
+        The ``.xlsx`` file.
+
+    Every sheet: bold header row, frozen; numbers with thousands separators (years
+    without), true/false as 是/否, columns sized to their content (CJK counted double);
+    printed landscape on A4, one page wide, the header repeated on each page, page
+    numbers in the footer. Every text cell goes through :func:`_text_cell` (never a
+    formula).
+    """
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, sheet in sheets.items():
+        df = sheet if isinstance(sheet, pd.DataFrame) else sheet.frame
+        formats = dict(getattr(sheet, "formats", {}) or {})
+        kinds = getattr(sheet, "row_kinds", None)
+        autofilter = getattr(sheet, "autofilter", kinds is None)
+        wrap = set(getattr(sheet, "wrap", []) or [])
+        widths = dict(getattr(sheet, "widths", {}) or {})
+        df = pd.DataFrame(df.drop(columns="geometry") if "geometry" in df.columns else df)
+        title = name[:31]
+        ws = wb.create_sheet(title)
+        cols = [str(c) for c in df.columns]
+        fmts = [formats.get(c) or _column_format(df[c]) for c in cols]
+        for j, c in enumerate(cols, start=1):
+            cell = ws.cell(row=1, column=j)
+            _text_cell(cell, c)
+            cell.font = Font(bold=True)
+            cell.fill = _HEAD_FILL
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            cell.border = Border(bottom=_THIN)
+        values = df.to_numpy(dtype=object)
+        kind_list = list(kinds) if kinds is not None else [None] * len(df)
+        for i, (row, kind) in enumerate(zip(values, kind_list, strict=True), start=2):
+            for j, v in enumerate(row, start=1):
+                cell = ws.cell(row=i, column=j)
+                _write_value(cell, v, fmts[j - 1])
+                if cols[j - 1] in wrap:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+                if kind in ("subtotal", "period", "total"):
+                    cell.font = Font(bold=True)
+                    cell.fill = _SUB_FILL
+                    if kind in ("period", "total"):
+                        cell.border = Border(top=_THIN)
+        for j, c in enumerate(cols, start=1):
+            letter = get_column_letter(j)
+            if c in widths:
+                width = widths[c]
+            else:
+                shown = [c, *(_shown(v, fmts[j - 1]) for v in df[c].head(300))]
+                width = min(max(_display_width(t) for t in shown) + 2, 40)
+            ws.column_dimensions[letter].width = max(width, 6)
+        ws.freeze_panes = "A2"
+        if autofilter and len(df):
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{len(df) + 1}"
+        _print_setup(ws, title)
+    path = Path(path)
+    wb.save(path)
     return path
+
+
+def _shown(v: Any, fmt: str | None) -> str:
+    """Roughly the text Excel shows for a value (for column widths)."""
+    if _missing(v):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "否"
+    if isinstance(v, (int, float, np.integer, np.floating)) and fmt:
+        try:
+            if "%" in fmt:
+                return f"{float(v) * 100:.1f}%"
+            if fmt == "0":
+                return f"{float(v):.0f}"
+            return f"{float(v):,.2f}" if "0.00" in fmt else f"{float(v):,.0f}"
+        except (TypeError, ValueError):
+            return str(v)
+    return str(v)
 
 
 def _display_width(text: str) -> int:

@@ -1,12 +1,13 @@
-"""Write the seat-gap map of a scenario as one offline HTML file.
+"""Write the seat-gap map of a scenario as one offline HTML file (``planner map`` is the same).
 
 Usage::
 
     python -m planner.maps data/demo/scenario.toml runs/demo/map.html [--lang en]
-        [--siting] [--approval-no 粤S(2025)001号]
+        [--siting] [--png map.png] [--pdf map.pdf]
 
 Computes the run (without siting unless ``--siting``; siting solves the MILP and takes
-minutes) and saves :func:`planner.maps.gap_map` with :func:`planner.maps.save_offline`.
+minutes) and saves :func:`planner.maps.gap_map` with :func:`planner.maps.save_offline`;
+the basemap, 审图号 and layers come from the scenario's ``[map]``.
 """
 
 from __future__ import annotations
@@ -22,26 +23,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m planner.maps", description=__doc__.split("\n")[0])
     ap.add_argument("scenario", help="scenario TOML file")
     ap.add_argument("out", help="HTML file to write")
-    ap.add_argument("--lang", choices=("zh", "en"), default="zh")
+    ap.add_argument("--lang", choices=("zh", "en"), default=None)
     ap.add_argument("--siting", action="store_true", help="also plan and draw new schools")
-    ap.add_argument("--approval-no", default="", help="审图号 printed in the footer")
+    ap.add_argument("--png", default=None, help="also export a PNG figure")
+    ap.add_argument("--pdf", default=None, help="also export a PDF figure")
     args = ap.parse_args(argv)
-    from planner.io.load import load_inputs
-    from planner.io.norms import load_norms
-    from planner.io.scenario import read_scenario
-    from planner.maps import gap_map, save_offline, siting_layers
-    from planner.run import compute
+    from planner.maps.export import map_command
 
     try:
-        sc = read_scenario(args.scenario)
-        result = compute(load_inputs(sc), load_norms(sc.norms), siting=args.siting)
-        layers = siting_layers(result) if args.siting else {}
-        m = gap_map(result, lang=args.lang, approval_no=args.approval_no, **layers)
-        path = save_offline(m, args.out)
+        files = map_command(
+            args.scenario,
+            out=args.out,
+            png=args.png,
+            pdf=args.pdf,
+            lang=args.lang,
+            siting=args.siting,
+        )
     except PlannerError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"map written to {path}")
+    for f in files:
+        print(f"written: {f}")
     return 0
 
 

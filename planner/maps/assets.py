@@ -1,9 +1,11 @@
-"""Third-party JS/CSS for offline maps, from the local asset cache (离线地图资源).
+"""Third-party JS/CSS for offline maps, shipped inside the package (离线地图资源).
 
-The files come from the npm registry, pinned by version and sha512 in
-``scripts/assets.lock.json``; ``scripts/fetch_assets.py`` (``make assets``) downloads,
-verifies and extracts them into the cache folder (``.assets/`` beside the clone, or
-``$PLANNER_ASSETS``). Nothing third-party is committed to the repository.
+The files (Leaflet, jQuery for folium's popups, each with its licence file) are
+vendored into ``planner/maps/_assets/`` and installed with the package, wheel included,
+so every install writes maps without npm or network. They are the npm registry's files,
+pinned by version and sha512 in ``scripts/assets.lock.json``; maintainers refresh them
+with ``scripts/fetch_assets.py`` (``make assets``). ``$PLANNER_ASSETS`` points the
+planner at another folder of the same layout.
 
 :data:`ASSETS` lists every file a map page may reference (package, version, file);
 :func:`asset_for_url` recognises links to them by version and file name — no host is
@@ -35,12 +37,13 @@ __all__ = [
     "load_asset",
     "license_text",
     "FETCH_HINT",
+    "PACKAGED",
 ]
 
 FETCH_HINT = (
-    "Run `make assets` (or `.venv/bin/python scripts/fetch_assets.py`) once; it downloads "
-    "the pinned Leaflet, jQuery and d3 packages from the npm registry (needs npm) into "
-    "the asset cache. Set PLANNER_ASSETS to use a cache elsewhere."
+    "The map assets ship inside the package (planner/maps/_assets); reinstall the "
+    "package (pip install --force-reinstall school-seat-planner), or unset PLANNER_ASSETS "
+    "if it points elsewhere. In a clone, `make assets` restores them from the npm registry."
 )
 
 _MANIFEST = "manifest.json"
@@ -105,13 +108,6 @@ ASSETS: tuple[Asset, ...] = (
         "dist/jquery.min.js",
         "js",
     ),
-    Asset(
-        "d3.js",
-        "d3",
-        "3.5.5",
-        "d3.min.js",
-        "js",
-    ),
 )
 
 _BY_KEY = {a.key: a for a in ASSETS}
@@ -127,7 +123,7 @@ def asset_for_url(url: str) -> Asset | None:
     Recognised without naming any host: our own placeholder (``planner-asset:<key>``),
     or a link written by folium / branca whose path carries the asset's version and whose
     file name, once that version is removed, is the asset's file name
-    (``…/leaflet@1.9.3/dist/leaflet.js``, ``…/jquery-3.7.1.min.js``, ``…/d3/3.5.5/d3.min.js``).
+    (``…/leaflet@1.9.3/dist/leaflet.js``, ``…/jquery-3.7.1.min.js``).
     """
     u = url.strip()
     if u.startswith(PLACEHOLDER_SCHEME):
@@ -148,23 +144,25 @@ def asset(key: str) -> Asset:
     return _BY_KEY[key]
 
 
+#: the vendored assets inside the package
+PACKAGED = Path(__file__).resolve().parent / "_assets"
+
+
 def _candidates() -> list[Path]:
     env = os.environ.get("PLANNER_ASSETS")
     if env:
         return [Path(env)]
-    repo = Path(__file__).resolve().parents[2] / ".assets"
-    here = Path.cwd() / ".assets"
-    return [repo] if repo == here else [repo, here]
+    return [PACKAGED]
 
 
 def asset_dir(path: str | os.PathLike[str] | None = None) -> Path:
-    """The asset cache folder; raises :class:`AssetError` if it is not there.
+    """The asset folder; raises :class:`AssetError` if it is not there.
 
     Parameters
     ----------
     path : path-like, optional
-        Use this folder. Default: ``$PLANNER_ASSETS``, else ``.assets/`` beside the
-        clone, else ``.assets/`` in the working directory.
+        Use this folder. Default: ``$PLANNER_ASSETS``, else the assets shipped in the
+        package (``planner/maps/_assets``).
     """
     cands = [Path(path)] if path is not None else _candidates()
     for c in cands:
@@ -193,7 +191,7 @@ def _read_verified(root: Path, rel: str, manifest: dict) -> bytes:
     if hashlib.sha256(data).hexdigest() != want:
         raise AssetError(
             f"{p} does not match the checksum recorded when it was fetched (edited or "
-            f"corrupted). Run `make assets` again (add --force to refetch)."
+            f"corrupted). {FETCH_HINT}"
         )
     return data
 

@@ -2,8 +2,11 @@
 
 :func:`side_by_side` takes the two self-contained map pages written by ``planner run``
 (each already carries Leaflet and its data inline) and returns one page that shows them
-next to each other in two frames. Moving or zooming either map moves the other to the
-same view, unless the "同步 sync" box is cleared.
+next to each other in two frames, each titled with its scenario and its norms. Both maps
+colour the seat gaps on one classed scale (``scale``, from both runs' values), so a
+colour means the same number of seats on either side. Moving or zooming either map, or
+choosing another stage, year or before/after, does the same on the other, unless the
+"同步 sync" box is cleared.
 
 The frames talk through ``window.postMessage`` only: each map page gets a short script
 that reports its view to the parent page after every move and applies a view the parent
@@ -17,7 +20,10 @@ already load.
 from __future__ import annotations
 
 import html
+import json
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from planner.maps.gap import MapError
 from planner.maps.labels import LANGS
@@ -28,8 +34,20 @@ __all__ = ["side_by_side", "leaflet_map_var"]
 _MAP_VAR = re.compile(r"var\s+(map_[0-9a-f]+)\s*=\s*L\.map\(")
 
 _LABELS = {
-    "zh": {"title": "情景对比", "sync": "同步平移缩放", "a": "情景 A", "b": "情景 B"},
-    "en": {"title": "Scenario comparison", "sync": "Pan and zoom together", "a": "A", "b": "B"},
+    "zh": {
+        "title": "情景对比",
+        "sync": "同步平移缩放及图层",
+        "a": "情景 A",
+        "b": "情景 B",
+        "norms": "标准",
+    },
+    "en": {
+        "title": "Scenario comparison",
+        "sync": "Pan, zoom and layers together",
+        "a": "A",
+        "b": "B",
+        "norms": "norms",
+    },
 }
 
 # Runs inside each map frame. Reports the view after every move; applies a view sent by
@@ -53,9 +71,18 @@ _FRAME_JS = """
     applied = null;
     window.parent.postMessage({plannerSync: "view", lat: v.lat, lng: v.lng, zoom: v.zoom}, "*");
   });
+  var api = window.plannerMapApi;
+  if (api && api.onChange) {  // stage, year, before/after: the other map follows
+    api.onChange(function (st) {
+      window.parent.postMessage({plannerSync: "state", state: {stage: st.stage, year: st.year,
+        plan: st.plan, pyear: st.pyear, pstage: st.pstage}}, "*");
+    });
+  }
   window.addEventListener("message", function (e) {
     var d = e.data;
-    if (!d || d.plannerSync !== "set") { return; }
+    if (!d) { return; }
+    if (d.plannerSync === "setstate" && api) { api.setState(d.state, true); return; }
+    if (d.plannerSync !== "set") { return; }
     map.setView([d.lat, d.lng], d.zoom, {animate: false});
     var c = map.getCenter();
     applied = {lat: c.lat, lng: c.lng, zoom: map.getZoom()};
@@ -80,6 +107,7 @@ main { flex: 1; display: flex; min-height: 0; }
 section { flex: 1; display: flex; flex-direction: column; min-width: 0; }
 section + section { border-left: 2px solid #666; }
 h2 { margin: 0; padding: 3px 8px; font-size: 14px; background: #f3f3f3; }
+h2 small { font-weight: normal; color: #444; margin-left: .6em; }
 iframe { flex: 1; border: 0; width: 100%%; }
 </style>
 </head>
@@ -87,9 +115,9 @@ iframe { flex: 1; border: 0; width: 100%%; }
 <header><strong>%(title)s</strong>
 <label><input type="checkbox" id="planner-sync" checked> %(sync)s</label></header>
 <main>
-<section><h2>%(label_a)s: %(name_a)s</h2>
+<section><h2>%(label_a)s: %(name_a)s<small>%(norms_a)s</small></h2>
 <iframe id="planner-map-a" title="%(name_a)s" srcdoc="%(doc_a)s"></iframe></section>
-<section><h2>%(label_b)s: %(name_b)s</h2>
+<section><h2>%(label_b)s: %(name_b)s<small>%(norms_b)s</small></h2>
 <iframe id="planner-map-b" title="%(name_b)s" srcdoc="%(doc_b)s"></iframe></section>
 </main>
 <script>
@@ -99,12 +127,16 @@ iframe { flex: 1; border: 0; width: 100%%; }
   var box = document.getElementById("planner-sync");
   window.addEventListener("message", function (e) {
     var d = e.data;
-    if (!d || d.plannerSync !== "view" || !box.checked) { return; }
+    if (!d || !box.checked) { return; }
+    var msg = null;
+    if (d.plannerSync === "view") {
+      msg = {plannerSync: "set", lat: d.lat, lng: d.lng, zoom: d.zoom};
+    } else if (d.plannerSync === "state") {
+      msg = {plannerSync: "setstate", state: d.state};
+    }
+    if (!msg) { return; }
     frames.forEach(function (f) {
-      if (f.contentWindow && f.contentWindow !== e.source) {
-        f.contentWindow.postMessage(
-          {plannerSync: "set", lat: d.lat, lng: d.lng, zoom: d.zoom}, "*");
-      }
+      if (f.contentWindow && f.contentWindow !== e.source) { f.contentWindow.postMessage(msg, "*"); }
     });
   });
 })();
@@ -131,15 +163,23 @@ def leaflet_map_var(page: str) -> str:
     return found.pop()
 
 
-def _with_sync(page: str) -> str:
-    """``page`` with the frame script added at its very end.
+def _with_sync(page: str, scale: Mapping[str, Any] | None = None) -> str:
+    """``page`` with the frame script added at its very end (and the shared scale first).
 
     folium writes the map's own script after ``</body>``, so the frame script goes just
-    before ``</html>`` (or at the end), where the map variable already exists.
+    before ``</html>`` (or at the end), where the map variable already exists. The
+    scale goes in before any script, where the map's own script looks for it
+    (``window.PLANNER_SCALE_OVERRIDE``).
     """
     js = _FRAME_JS % {"var": leaflet_map_var(page)}
     at = page.rfind("</html>")
-    return page[:at] + js + page[at:] if at >= 0 else page + js
+    page = page[:at] + js + page[at:] if at >= 0 else page + js
+    if scale is not None:
+        data = json.dumps(dict(scale), separators=(",", ":")).replace("</", "<\\/")
+        head = f"<script>window.PLANNER_SCALE_OVERRIDE = {data};</script>"
+        m = re.search(r"<head[^>]*>", page, re.I)
+        page = page[: m.end()] + head + page[m.end() :] if m else head + page
+    return page
 
 
 def side_by_side(
@@ -148,6 +188,9 @@ def side_by_side(
     *,
     name_a: str,
     name_b: str,
+    norms_a: str = "",
+    norms_b: str = "",
+    scale: Mapping[str, Any] | None = None,
     lang: str = "zh",
     title: str | None = None,
 ) -> str:
@@ -159,6 +202,11 @@ def side_by_side(
         Self-contained map pages (as written by :func:`planner.maps.save_offline`).
     name_a, name_b : str
         The scenarios' names (escaped here).
+    norms_a, norms_b : str
+        The norms each scenario used (shown beside its name).
+    scale : mapping, optional
+        One classed scale for both maps (:func:`planner.maps.classify.scale_for` of the
+        two runs); without it each map keeps its own.
     lang : {"zh", "en"}
         Language of the page's own labels.
     title : str, optional
@@ -181,6 +229,8 @@ def side_by_side(
         "label_b": lab["b"],
         "name_a": safe_text(name_a),
         "name_b": safe_text(name_b),
-        "doc_a": html.escape(_with_sync(page_a), quote=True),
-        "doc_b": html.escape(_with_sync(page_b), quote=True),
+        "norms_a": safe_text(f"{lab['norms']}：{norms_a}" if norms_a else ""),
+        "norms_b": safe_text(f"{lab['norms']}：{norms_b}" if norms_b else ""),
+        "doc_a": html.escape(_with_sync(page_a, scale), quote=True),
+        "doc_b": html.escape(_with_sync(page_b, scale), quote=True),
     }

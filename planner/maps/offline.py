@@ -1,14 +1,16 @@
 """Self-contained map pages that open from a file with no network (离线地图).
 
 :func:`offline_map` makes a :class:`folium.Map` that references only the assets the
-planner ships offline (Leaflet, jQuery for folium's popups, d3 for branca legends), not
-folium's default Bootstrap / Font Awesome / awesome-markers set. :func:`save_offline`
-renders a map, inlines every known asset from the cache and refuses to write a page that
-would still fetch anything from the network.
+planner ships inside the package (Leaflet, jQuery for folium's popups), not folium's
+default Bootstrap / Font Awesome / awesome-markers set. :func:`save_offline` renders a
+map, inlines every known asset and refuses to write a page that would still fetch
+anything from the network, except the tiles of a basemap the scenario chose. Local
+basemap tiles are embedded in the page, or written to a folder beside it when large.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -101,16 +103,58 @@ def _tile_urls(m: folium.Map) -> list[str]:
     return urls
 
 
+def _local_tiles(page: str, m: folium.Map, folder: str | None) -> tuple[str, dict[str, bytes]]:
+    """Put a local basemap's tiles into ``page``: embedded, or as files under ``folder``.
+
+    Returns the page and the files to write beside it (``{relative path: bytes}``).
+    """
+    from planner.maps.basemap import data_uri
+    from planner.maps.gap import LOCAL_TILES_TOKEN, LOCAL_TILES_URL
+
+    bm = getattr(m, "_planner_basemap", None)
+    local = getattr(bm, "local", None)
+    if local is None:
+        return page, {}
+    token = json.dumps(LOCAL_TILES_TOKEN)
+    if folder is None or local.nbytes <= bm.embed_max_mb * 1e6:
+        tiles = {k: data_uri(v, local.mime) for k, v in local.tiles.items()}
+        return page.replace(token, json.dumps(tiles, separators=(",", ":")), 1), {}
+    files = {f"{folder}/{k}.{local.ext}": v for k, v in local.tiles.items()}
+    url = f"{folder}/{{z}}/{{x}}/{{y}}.{local.ext}"
+    page = page.replace(token, "null", 1).replace(LOCAL_TILES_URL, url)
+    return page, files
+
+
 def render_offline(
     m: folium.Map,
     *,
     allow_urls: Iterable[str] = (),
     allow_tiles: bool = False,
     assets: str | os.PathLike[str] | None = None,
+    tiles_folder: str | None = None,
 ) -> str:
-    """Render ``m`` to one self-contained HTML page (see :func:`save_offline`)."""
+    """Render ``m`` to one self-contained HTML page (see :func:`save_offline`).
+
+    ``tiles_folder``: relative folder for local basemap tiles too large to embed (None:
+    always embedded; :func:`save_offline` uses ``<name>_files/tiles``).
+    """
+    page, _ = _render(m, allow_urls, allow_tiles, assets, tiles_folder)
+    return page
+
+
+def _render(
+    m: folium.Map,
+    allow_urls: Iterable[str],
+    allow_tiles: bool,
+    assets: str | os.PathLike[str] | None,
+    tiles_folder: str | None,
+) -> tuple[str, dict[str, bytes]]:
     page = m.get_root().render()
+    page, files = _local_tiles(page, m, tiles_folder)
     allow = list(allow_urls)
+    bm = getattr(m, "_planner_basemap", None)
+    if bm is not None:  # the basemap the scenario chose: its tile servers are permitted
+        allow += bm.allowed_urls
     if allow_tiles:
         allow += [re.split(r"\{", u, maxsplit=1)[0] for u in _tile_urls(m)]
     wanted: dict[str, str] = {}
@@ -151,7 +195,7 @@ def render_offline(
         else:
             block = f"<style>/* {note} */\n{body}\n</style>"
         page = page.replace(token, block, 1)
-    return page
+    return page, files
 
 
 def save_offline(
@@ -176,12 +220,14 @@ def save_offline(
     path : path-like
         The HTML file to write (parent folders are created; replaced atomically).
     allow_tiles : bool
-        Permit the URL templates of the map's tile layers (the basemap then needs the
-        network; everything else still works offline).
+        Permit the URL templates of the map's folium tile layers. The basemap of
+        :func:`planner.maps.gap_map` (the scenario's ``[map.basemap]``) is always
+        permitted: it was chosen on purpose. Local tiles are embedded up to
+        ``embed_max_mb``, beyond that written to ``<name>_files/tiles/`` beside the page.
     allow_urls : iterable of str
         Further URL prefixes to permit.
     assets : path-like, optional
-        The asset cache (default ``$PLANNER_ASSETS`` or ``.assets/``).
+        The asset folder (default ``$PLANNER_ASSETS`` or the package's own).
 
     Returns
     -------
@@ -191,12 +237,17 @@ def save_offline(
     Raises
     ------
     planner.maps.AssetError
-        (a :class:`planner.errors.PlannerError`) naming the offending URL, or telling
-        to run ``make assets`` when the cache is missing.
+        (a :class:`planner.errors.PlannerError`) naming the offending URL, or saying how
+        to restore the package's assets.
     """
-    page = render_offline(m, allow_urls=allow_urls, allow_tiles=allow_tiles, assets=assets)
     out = Path(path)
+    folder = f"{out.stem}_files/tiles"
+    page, files = _render(m, allow_urls, allow_tiles, assets, folder)
     out.parent.mkdir(parents=True, exist_ok=True)
+    for rel, data in files.items():
+        target = out.parent / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
     fd, tmp = tempfile.mkstemp(prefix=".map-", suffix=".html", dir=out.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:

@@ -17,7 +17,45 @@ table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
 th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}.bad{color:#b00;font-weight:bold}.ok{color:#080}
 .note{color:#666;font-size:.85em}img{max-width:100%;border:1px solid #eee;margin:.4em 0}
+.failed{border:2px solid #b00;padding:.3em 1em;color:#900;margin:1em 0}
+dl.kf{display:grid;grid-template-columns:max-content auto;gap:.2em 1.2em}dl.kf dt{color:#555}
+dl.kf dd{margin:0;font-weight:bold}
 """
+
+
+def _pairs(rows: Iterable[tuple[str, object]]) -> str:
+    return (
+        "<dl class='kf'>"
+        + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+        + "</dl>"
+    )
+
+
+def _plan_section(plan: Mapping[str, object] | None) -> list[str]:
+    """规划项目与布局优化: key figures, gap before/after, the solver's proof."""
+    out = ["<h2>规划项目与布局优化 Plan (siting)</h2>"]
+    if not plan:
+        out.append(
+            "<p>本次运行未做布局优化 (no siting in this run): 在情景文件中设 "
+            "<code>[siting] enabled = true</code> 并提供候选地块，或运行 "
+            "<code>planner run --siting</code>。</p>"
+        )
+        return out
+    out.append(_pairs(plan.get("figures", [])))  # type: ignore[arg-type]
+    periods = plan.get("periods")
+    if isinstance(periods, pd.DataFrame) and len(periods):
+        out.append("<h3>各规划时点学位缺口：实施前后 seat gap before / after the plan</h3>")
+        out.append(_table(periods))
+    solver = plan.get("solver")
+    if solver:
+        out.append("<h3>求解 solver</h3>")
+        out.append(_pairs(solver))  # type: ignore[arg-type]
+    out.append(
+        "<p class='note'>项目清单见 results.xlsx 的“建设项目表”（分年度小计、五年规划合计），"
+        "分年度学位需求见“分年度学位需求表”；GIS 图层见 results.gpkg（QGIS 直接打开即带样式）。"
+        "</p>"
+    )
+    return out
 
 
 def esc(value: object) -> str:
@@ -56,6 +94,8 @@ def summary_page(
     files: Iterable[tuple[str, str]],
     charts: Iterable[tuple[str, str]] = (),
     maps: Iterable[tuple[str, str]] = (),
+    plan: Mapping[str, object] | None = None,
+    failed: Mapping[str, str] | None = None,
 ) -> str:
     """Render the summary page.
 
@@ -77,16 +117,33 @@ def summary_page(
         Counts of validation errors and warnings.
     files, charts, maps : iterable of (label, relative path)
         Links and images; paths are relative to the page.
+    plan : mapping, optional
+        The siting section: ``figures`` and ``solver`` as (label, value) rows,
+        ``periods`` (seat gap before and after the plan), from
+        :func:`planner.reports.plan_tables.plan_key_figures`; empty or None: the run
+        planned no schools.
+    failed : mapping, optional
+        Steps that failed (step → message), shown first.
     """
     parts = [
         "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
         f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
+        *(
+            [
+                "<div class='failed'><b>未完成的步骤 steps that failed</b><ul>"
+                + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in failed.items())
+                + "</ul></div>"
+            ]
+            if failed
+            else []
+        ),
         f"<p>情景 Scenario: <b>{esc(scenario_name)}</b> · 基期 base year {esc(base_year)} · "
         f"数据问题 validation: {esc(problems.get('errors', 0))} 错误 errors, "
         f"{esc(problems.get('warnings', 0))} 警告 warnings</p>",
         "<h2>学位缺口 Seat gap (sum of unit gaps)</h2>",
         _table(headline),
+        *_plan_section(plan),
         "<h2>缺口最大的单元 Units with the largest gaps</h2>",
         _table(top_gaps),
         "<h2>大班额 / 大校额</h2>",
