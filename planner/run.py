@@ -329,6 +329,8 @@ def compute(
         result.tables.update(outcome.tables)
         if outcome.catchments is not None:
             result.layers["catchments"] = outcome.catchments
+        if outcome.allocations is not None:
+            result.layers["allocations"] = outcome.allocations
         result.timings["siting"] = time.perf_counter() - t
     return result
 

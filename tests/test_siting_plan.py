@@ -23,7 +23,6 @@ from shapely.geometry import Point, box
 
 from planner.io.norms import load_norms
 from planner.scenario import SitingSpec
-from planner.siting.plan import plan
 from planner.siting.problem import (
     OPTION_COLUMNS,
     SitingProblem,
@@ -31,6 +30,7 @@ from planner.siting.problem import (
     network_distances,
     nine_year_split,
 )
+from planner.siting.schools import plan
 
 
 def fac(ref, x, cap=0.0, kind=None, public=True, unit="U"):
@@ -578,33 +578,27 @@ def test_demo_plan_small(tmp_path):
 
 
 # ---------------------------------------------------------------------- warm start
-def test_lp_rounding_start_is_feasible_and_bounded_by_the_lp():
-    from planner.siting.plan import build_model
-    from planner.siting.warm import lp_rounding_start
+def test_lp_relaxation_bounds_and_rounds_to_the_optimum():
+    from planner.siting.problem import to_instance
+    from planner.siting.relax import lp_relaxation, round_groups
+    from planner.siting.transport import Assigner, score
 
-    # LP relaxation by hand: 150 seats short; the cheapest fractional opening is 150/180 of
-    # the 180-seat school (1.6e7 yuan = 1,600 万元, discounted by 1/1.03); the middle point's
-    # 100 seats travel 1 km (0.001 per seat-km) of which 0.5 km beyond the 500 m radius
-    # (0.05 per seat-km): + 0.1 + 2.5. Rounded, the 180-seat school opens.
-    pb = toy([[100], [100], [100]], TWO_OPTS, D3)
-    m = build_model(pb, base_year=2025)
-    x, bound = lp_rounding_start(m)
-    lp = m.highs.getLp()
-    a = sp.csc_matrix(
-        (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_),
-        shape=(lp.num_row_, lp.num_col_),
+    # 150 seats at S for 300 pupils; E1 offers 90 seats (9e6) or 180 seats (1.6e7). The
+    # LP opens the large option at 150/180 (its cost pro rata); the MILP optimum opens
+    # it wholly: 1600 / 1.03 (万元, discounted one year) plus travel.
+    pb = toy([[100], [120], [80]], TWO_OPTS, D3)
+    inst = to_instance(
+        pb, budget=None, discount_rate=0.03, base_year=2025, single_sourcing=False,
+        closest_assignment=False,
     )
-    rows = a @ x
-    assert (rows >= np.asarray(lp.row_lower_) - 1e-6).all()
-    assert (rows <= np.asarray(lp.row_upper_) + 1e-6).all()
-    b0 = m.n_flow + m.n_unserved
-    builds = x[b0 : b0 + len(m.build_opt)]
-    assert set(np.round(builds, 9)) <= {0.0, 1.0}  # integral
-    obj = float(np.dot(lp.col_cost_, x))
-    assert bound == pytest.approx(1600 * 150 / 180 / 1.03 + 0.1 + 2.5, rel=1e-6)
-    assert bound <= obj + 1e-9
-    r = plan(pb, base_year=2025)  # the MILP with that start reaches the known optimum
-    assert r.objective <= obj + 1e-6 and r.proven_optimal
-    # single sourcing: assignments are integer too, no LP-rounding start
-    ms = build_model(pb, base_year=2025, single_sourcing=True)
-    assert lp_rounding_start(ms) == (None, None)
+    r = plan(pb, base_year=2025, mip_gap=0.0)
+    assert r.proven_optimal
+    rel = lp_relaxation(inst, np.zeros((inst.n_pairs, inst.P)), nearest=1)
+    assert rel.exact and rel.rounds >= 2  # the far pairs priced in, then the full LP
+    assert rel.bound <= r.objective + 1e-9
+    # the pro-rata cost of the large option, plus travel (beyond the radius) and the
+    # link rows' share: above 1,294.5, and well below the whole school's 1,553
+    assert 1600 * 150 / 180 / 1.03 < rel.bound < 1600 / 1.03
+    op = round_groups(inst, rel.y, 0.1)
+    assert op.tolist() == [-1, 0]  # the large option of E1, in the first period
+    assert score(inst, op, Assigner(inst)).cost == pytest.approx(r.objective, rel=1e-9)

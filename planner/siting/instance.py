@@ -168,7 +168,7 @@ class SitingInstance:
     column_weight: np.ndarray | None = field(default=None, repr=False)
     must_serve: bool = field(init=False, default=False)
 
-    def __post_init__(self) -> None:  # noqa: C901 - one pass over every field
+    def __post_init__(self) -> None:
         if not sp.issparse(self.cost):
             raise SolverError(
                 "SitingInstance: 'cost' must be a scipy.sparse matrix; use "

@@ -461,13 +461,15 @@ def column_view(inst: SitingInstance) -> ColumnInstance:
     fac_of_opt = adds.indices[adds.indptr[:-1]]
     exist = np.flatnonzero(np.isinf(inst.capacity[:, 0]))
     cols = np.r_[fac_of_opt, exist]
-    cost = inst.cost.tocsc()[:, cols].tocsr()
+    # clients without demand count for nothing in the engine's objective: left out
+    need = inst.demand[:, 0] > 0
+    cost = inst.cost[need].tocsc()[:, cols].tocsr()
     m = len(cols)
     site = np.r_[inst.option_group, inst.G + np.arange(len(exist))]
     pen = float(inst.penalty[0])
     return ColumnInstance(
         cost,
-        inst.demand[:, 0],
+        inst.demand[need, 0],
         fixed_cost=np.r_[inst.option_cost, np.zeros(len(exist))],
         existing=np.r_[np.zeros(inst.O, bool), np.ones(len(exist), bool)],
         site=site,
@@ -475,7 +477,7 @@ def column_view(inst: SitingInstance) -> ColumnInstance:
         budget=inst.budget,
         allow_unserved=not inst.must_serve,
         unserved_penalty=None if inst.must_serve else pen,
-    ) if m else ColumnInstance(cost, inst.demand[:, 0])
+    ) if m else ColumnInstance(cost, inst.demand[need, 0])
 
 
 def solve_pmedian(inst: SitingInstance, *, limits, clock, progress=None):
@@ -487,6 +489,22 @@ def solve_pmedian(inst: SitingInstance, *, limits, clock, progress=None):
 
     t_all = time.perf_counter()
     cols = column_view(inst)
+    if cols.n == 0:  # no demand: the cheapest admissible set of projects (none without p)
+        order = np.lexsort((np.arange(inst.O), inst.option_cost))
+        chosen = np.zeros(inst.G, bool)
+        open_period = np.full(inst.O, -1, np.int64)
+        for o in order[: 0 if inst.p is None else inst.O]:
+            if int((open_period >= 0).sum()) >= inst.p:
+                break
+            if not chosen[inst.option_group[o]]:
+                chosen[inst.option_group[o]] = True
+                open_period[o] = 0
+        plan = score(inst, open_period)
+        return SitingSolution(
+            inst, open_period, plan.flow, plan.unserved, plan.cost, plan.cost, 0.0, "Optimal",
+            False, "pmedian", pd.DataFrame(columns=["step", "seconds", "plan", "bound", "work"]),
+            plan.cost, time.perf_counter() - t_all,
+        )
     log: list[dict] = []
     best_open = None
     best_cost = np.inf
@@ -587,6 +605,17 @@ def solve_pmedian(inst: SitingInstance, *, limits, clock, progress=None):
                 clock.cut = True
             info = h.getInfo()
             nodes = int(info.mip_node_count)
+            if h.getModelStatus() in (
+                highspy.HighsModelStatus.kInfeasible,
+                highspy.HighsModelStatus.kUnboundedOrInfeasible,
+            ):
+                from planner.siting.solve import InfeasibleError
+
+                raise InfeasibleError(
+                    "the siting model is infeasible: no set of projects serves every client "
+                    "under the rules (p, budget, size options); allow unserved demand to see "
+                    "a plan that reports what cannot be served"
+                )
             y = None
             if info.primal_solution_status == 2:
                 y = np.asarray(h.getSolution().col_value)[: sub.m] > 0.5

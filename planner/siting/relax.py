@@ -162,7 +162,8 @@ def lp_relaxation(
         y = x[m.cols["open"]].reshape(inst.O, P)
         rd = np.asarray(sol.row_dual)
         lam = np.zeros((inst.n, P))
-        lam[m.unserved_client, m.unserved_period] = rd[m.rows["demand"]]
+        if "demand" in m.rows:
+            lam[m.unserved_client, m.unserved_period] = rd[m.rows["demand"]]
         mu = np.zeros((inst.F, P))
         if "capacity" in m.rows:
             rf, ff, _ = sub.pairs()
@@ -194,7 +195,8 @@ def lp_relaxation(
 
 def round_groups(inst: SitingInstance, y: np.ndarray, theta: float) -> np.ndarray:
     """Opening periods from LP opening weights: per group, its most-used option opens in
-    the first period where the group's weight reaches ``theta`` (−1: not built)."""
+    the first period where the group's weight reaches ``theta`` (−1: not built).
+    """
     O, P = y.shape
     g = inst.option_group
     tot = y.sum(axis=1)

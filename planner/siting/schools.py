@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from planner.demand import development_arrivals
 from planner.inputs import Inputs
@@ -27,7 +28,7 @@ from planner.siting.problem import (
     snap_distances,
     to_instance,
 )
-from planner.siting.solve import Progress, SitingSolution, SolveLimits, solve
+from planner.siting.solve import SitingSolution, SolveLimits, solve
 
 if TYPE_CHECKING:  # networkx is only needed when a road network is given
     import networkx as nx
@@ -103,9 +104,14 @@ def plan(
     closest_assignment: bool = False,
     limits: SolveLimits | None = None,
     progress=None,
+    mip_gap: float | None = None,
 ) -> PlanResult:
-    """Solve a scenario's siting problem with the engine and read the plan in its terms."""
+    """Solve a scenario's siting problem with the engine and read the plan in its terms.
+
+    ``mip_gap`` overrides the proven gap at which the engine stops (``limits.gap``).
+    """
     import time
+    from dataclasses import replace
 
     t0 = time.perf_counter()
     base = int(base_year if base_year is not None else problem.periods.min() - 1)
@@ -118,6 +124,9 @@ def plan(
         closest_assignment=closest_assignment,
     )
     build_s = time.perf_counter() - t0
+    limits = limits or SolveLimits()
+    if mip_gap is not None:
+        limits = replace(limits, gap=float(mip_gap))
     sol = solve(inst, limits=limits, progress=progress)
     return _result(problem, inst, sol, build_s)
 
@@ -226,13 +235,16 @@ class SitingOutcome:
         with pupils and facilities lie farther than :data:`~planner.io.roads.SNAP_TOLERANCE_M` from
         it), ``siting_checks`` (problems seen before solving).
     catchments : GeoDataFrame
-        Cells dissolved by the school that serves most of their pupils in the last period.
+        Cells dissolved by the school that serves most of their pupils, every period.
+    allocations : GeoDataFrame
+        Lines from the demand points to the schools serving them, every period.
     """
 
     problem: SitingProblem
     result: PlanResult
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     catchments: gpd.GeoDataFrame | None = None
+    allocations: gpd.GeoDataFrame | None = None
 
 
 def _dev_seats(inputs: Inputs, norms: Norms, years: list[int]) -> pd.DataFrame | None:
@@ -355,6 +367,7 @@ def site_schools(
         summary["points_snapped_far"] = snapped[0]
         summary["facilities_snapped_far"] = snapped[1]
     out.catchments = _catchments(problem, result)
+    out.allocations = _allocations(problem, result)
     return out
 
 
@@ -463,22 +476,52 @@ def _tables(inputs, needs, problem, result, checks, crs) -> dict[str, pd.DataFra
 
 
 def _catchments(problem: SitingProblem, result: PlanResult) -> gpd.GeoDataFrame | None:
+    """Grid cells dissolved by the school that serves most of their pupils, every period."""
     a = result.assignments
     if not len(a):
         return None
-    last = problem.periods.max()
-    a = a[a["year"] == last]
-    top = a.sort_values("seats", ascending=False).drop_duplicates("point_id")
+    top = a.sort_values(["year", "seats", "point_id"], ascending=[True, False, True])
+    top = top.drop_duplicates(["year", "point_id"])
     cells = problem.cells.set_index("point_id")
     grid = top[top["point_id"].isin(cells.index[cells["source"] == "grid"])]
     g = gpd.GeoDataFrame(
-        {"fac_id": grid["fac_id"].to_numpy(), "stage": grid["stage"].to_numpy()},
+        {
+            "fac_id": grid["fac_id"].to_numpy(),
+            "stage": grid["stage"].to_numpy(),
+            "year": grid["year"].to_numpy(),
+        },
         geometry=cells.geometry.loc[grid["point_id"]].to_numpy(),
         crs=problem.crs,
     )
-    g = g.dissolve(by=["fac_id", "stage"], as_index=False)
+    g = g.dissolve(by=["year", "fac_id", "stage"], as_index=False)
     fac = problem.facilities.set_index("fac_id")
     g["ref"] = g["fac_id"].map(fac["ref"])
     g["kind"] = g["fac_id"].map(fac["kind"])
-    g["year"] = int(last)
-    return g.to_crs(4326)
+    g["year"] = g["year"].astype("int64")
+    return g[["fac_id", "ref", "kind", "stage", "year", "geometry"]].to_crs(4326)
+
+
+def _allocations(problem: SitingProblem, result: PlanResult) -> gpd.GeoDataFrame | None:
+    """Lines from every demand point to the schools serving it, per period (WGS84)."""
+    a = result.assignments
+    if not len(a):
+        return None
+    pts = problem.points.set_index("point_id")
+    fac = problem.facilities.set_index("fac_id")
+    x0 = pts.loc[a["point_id"], "x"].to_numpy()
+    y0 = pts.loc[a["point_id"], "y"].to_numpy()
+    x1 = fac.loc[a["fac_id"], "x"].to_numpy()
+    y1 = fac.loc[a["fac_id"], "y"].to_numpy()
+    lines = shapely.linestrings(np.stack([np.c_[x0, y0], np.c_[x1, y1]], axis=1))
+    return gpd.GeoDataFrame(
+        {
+            "year": a["year"].to_numpy(np.int64),
+            "stage": a["stage"].to_numpy(),
+            "point_id": a["point_id"].to_numpy(),
+            "ref": fac.loc[a["fac_id"], "ref"].to_numpy(),
+            "seats": np.round(a["seats"].to_numpy(float), 1),
+            "distance_m": np.round(a["distance_m"].to_numpy(float), 0),
+        },
+        geometry=lines,
+        crs=problem.crs,
+    ).to_crs(4326)

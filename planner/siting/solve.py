@@ -49,7 +49,7 @@ from planner.siting.heuristic import HeuristicLimits, construct, lp_fit, margina
 from planner.siting.instance import SitingInstance
 from planner.siting.lagrange import Items, lagrangian_bound
 from planner.siting.relax import lp_relaxation, round_groups
-from planner.siting.transport import Assigner, Plan, closest_allowed, plan_cost
+from planner.siting.transport import Assigner, Plan, plan_cost
 
 __all__ = [
     "InfeasibleError",

@@ -117,6 +117,10 @@ def city_instance(
     travel_cost: float = 0.5,
     unserved_penalty: float = 5.0,
     budget: float | None = None,
+    periods: int = 1,
+    growth: float = 0.08,
+    late_sites: float = 0.3,
+    discount: float = 0.03,
 ) -> SitingInstance:
     """A clustered, radius-sparse, capacitated city instance with size options.
 
@@ -181,6 +185,11 @@ def city_instance(
     budget : float, optional
         Upper bound on the total fixed cost (fixed + seat costs) of the opened
         schools, in thousand currency units per year. None (default): no budget.
+    periods : int
+        Plan periods (default 1: a classical CFLP with size options). With more, demand
+        grows by ``growth`` per period (each block's pupils, rounded), a share
+        ``late_sites`` of the sites only becomes available in a later period (uniform),
+        and a school's cost is discounted by ``discount`` per period of later opening.
 
     Returns
     -------
@@ -206,78 +215,84 @@ def city_instance(
     # ---- pairs within the radius (vectorised in the k-d tree)
     pairs = cKDTree(points).sparse_distance_matrix(cKDTree(sites), radius, output_type="ndarray")
     i, s, dist = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64), pairs["v"]
-    # every size option of a site gets the same pairs: column = site · K + option
-    rows = np.repeat(i, K)
-    cols = (s[:, None] * K + np.arange(K)[None, :]).ravel()
-    vals = np.repeat(travel_cost * dist, K)
-    cost = sp.csr_matrix((vals, (rows, cols)), shape=(len(points), len(sites) * K))
-    capacity = np.tile(sizes_arr, len(sites))
     fixed = (factor[:, None] * (fixed_cost + seat_cost * sizes_arr[None, :])).ravel()
+    S = len(sites)
+    if periods <= 1:
+        # every size option of a site gets the same pairs: column = site · K + option
+        rows = np.repeat(i, K)
+        cols = (s[:, None] * K + np.arange(K)[None, :]).ravel()
+        vals = np.repeat(travel_cost * dist, K)
+        cost = sp.csr_matrix((vals, (rows, cols)), shape=(len(points), S * K))
+        return SitingInstance.from_columns(
+            cost,
+            demand,
+            fixed_cost=fixed,
+            capacity=np.tile(sizes_arr, S),
+            site=np.repeat(np.arange(S), K),
+            budget=budget,
+            allow_unserved=True,
+            unserved_penalty=unserved_penalty,
+        )
+    # phased: one facility per site (closed until a size option opens)
+    P = int(periods)
+    dem = np.rint(demand[:, None] * (1.0 + growth) ** np.arange(P)[None, :])
+    cost = sp.csr_matrix((travel_cost * dist, (i, s)), shape=(len(points), S))
+    earliest = np.where(rng.random(S) < late_sites, rng.integers(1, P, S), 0)
+    disc = (1.0 + discount) ** -np.arange(P, dtype=float)
     return SitingInstance(
         cost,
-        demand,
-        fixed_cost=fixed,
-        capacity=capacity,
-        site=np.repeat(np.arange(len(sites)), K),
+        dem,
+        capacity=np.zeros(S),
+        option_group=np.repeat(np.arange(S), K),
+        option_adds=sp.csc_matrix(
+            (np.tile(sizes_arr, S), (np.repeat(np.arange(S), K), np.arange(S * K))),
+            shape=(S, S * K),
+        ),
+        option_cost=fixed,
+        option_objective=fixed[:, None] * disc[None, :],
+        option_earliest=np.repeat(earliest, K),
         budget=budget,
-        allow_unserved=True,
         unserved_penalty=unserved_penalty,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Build a city instance, solve it and print its size, times, bound and gap."""
-    from planner.siting.model import solve
+    """Build a city instance, solve it with the engine and print its size, bound and gap."""
+    from planner.siting.solve import SolveLimits, solve
 
     ap = argparse.ArgumentParser(
         prog="python -m planner.siting.synthetic", description=city_instance.__doc__.split("\n")[0]
     )
     ap.add_argument("--points", type=int, default=20_000, help="demand points")
     ap.add_argument("--sites", type=int, default=2_000, help="candidate sites")
+    ap.add_argument("--periods", type=int, default=1, help="plan periods")
     ap.add_argument("--seed", type=int, default=1, help="random seed")
     ap.add_argument("--radius", type=float, default=1.2, help="walking radius, km")
-    ap.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, s")
+    ap.add_argument("--time-limit", type=float, default=600.0, help="safety cap, s")
     ap.add_argument("--gap", type=float, default=0.01, help="relative gap to stop at")
-    ap.add_argument("--threads", type=int, default=None, help="HiGHS threads")
-    ap.add_argument(
-        "--formulation",
-        choices=("auto", "assignment", "lagrangian"),
-        default="auto",
-        help="auto: the Lagrangian method from 200,000 pairs on, else the assignment MILP",
-    )
-    ap.add_argument("--log", action="store_true", help="print the solver's progress")
+    ap.add_argument("--log", action="store_true", help="print the engine's progress")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     inst = city_instance(
-        args.points, args.sites, rng=np.random.default_rng(args.seed), radius=args.radius
+        args.points,
+        args.sites,
+        rng=np.random.default_rng(args.seed),
+        radius=args.radius,
+        periods=args.periods,
     )
     t_gen = time.perf_counter() - t0
     print(f"instance: {inst!r}")
-    print(f"n = {inst.n}, m = {inst.m} ({inst.n_sites} sites), nonzeros = {inst.cost.nnz}")
-    print(f"generate: {t_gen:.2f} s, total demand {inst.demand.sum():.0f} pupils")
+    print(f"generate: {t_gen:.2f} s, total demand {inst.demand.sum():.0f} pupil-periods")
     sol = solve(
         inst,
-        args.formulation,
-        time_limit=args.time_limit,
-        mip_rel_gap=args.gap,
-        threads=args.threads,
-        log=args.log,
+        limits=SolveLimits(gap=args.gap, time_limit=args.time_limit),
+        progress=(lambda p: print(p.line(), flush=True)) if args.log else None,
     )
-    unserved = float(sol.unserved.sum())
+    print(f"{sol.summary()}; total with generation {time.perf_counter() - t0:.2f} s")
     print(
-        f"{sol.formulation}: build {sol.build_seconds:.2f} s, solve {sol.solve_seconds:.2f} s "
-        f"({sol.status}); total with generation {time.perf_counter() - t0:.2f} s"
+        f"projects {int((sol.open_period >= 0).sum())}, unserved {sol.unserved.sum():.0f} "
+        f"pupil-periods, stopped by the clock: {sol.stopped_by_clock}"
     )
-    print(
-        f"objective {sol.objective:.6f}, bound {sol.bound:.6f}, gap {100 * sol.gap:.3f} %, "
-        f"open {len(sol.open)}, unserved {unserved:.0f} pupils, nodes {sol.nodes}"
-    )
-    if sol.lagrangian is not None:
-        lr = sol.lagrangian
-        print(
-            f"subgradient steps {lr.iterations}, sweeps {lr.sweeps}, windows {lr.windows} "
-            f"({lr.improved} improved)"
-        )
 
 
 if __name__ == "__main__":

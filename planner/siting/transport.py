@@ -369,7 +369,10 @@ class Assigner:
             h, e, cl = m
             capp = np.where(np.isinf(cap[:, p]), np.inf, cap[:, p])
             base = np.where(np.isinf(base_all[:, p]), np.inf, np.minimum(base_all[:, p], capp))
-            ext = np.where(np.isinf(capp) & np.isfinite(base), 1e30, np.maximum(capp - base, 0.0))
+            with np.errstate(invalid="ignore"):
+                ext = np.where(
+                    np.isinf(capp) & np.isfinite(base), 1e30, np.maximum(capp - base, 0.0)
+                )
             ext = np.where(np.isinf(base), 0.0, ext)
             N = len(cl)
             rows = (N + np.arange(inst.F)).astype(np.int32)
