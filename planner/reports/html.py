@@ -56,6 +56,7 @@ def summary_page(
     files: Iterable[tuple[str, str]],
     charts: Iterable[tuple[str, str]] = (),
     maps: Iterable[tuple[str, str]] = (),
+    status: pd.DataFrame | None = None,
 ) -> str:
     """Render the summary page.
 
@@ -77,6 +78,9 @@ def summary_page(
         Counts of validation errors and warnings.
     files, charts, maps : iterable of (label, relative path)
         Links and images; paths are relative to the page.
+    status : DataFrame, optional
+        The steps that did not end ok (``step, status, message, what_to_do``), shown
+        first; None when every step ended ok.
     """
     parts = [
         "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
@@ -85,6 +89,14 @@ def summary_page(
         f"<p>情景 Scenario: <b>{esc(scenario_name)}</b> · 基期 base year {esc(base_year)} · "
         f"数据问题 validation: {esc(problems.get('errors', 0))} 错误 errors, "
         f"{esc(problems.get('warnings', 0))} 警告 warnings</p>",
+        *(
+            [
+                "<h2 class='bad'>运行状态 Run status: not every step completed</h2>",
+                _table(status),
+            ]
+            if status is not None and len(status)
+            else []
+        ),
         "<h2>学位缺口 Seat gap (sum of unit gaps)</h2>",
         _table(headline),
         "<h2>缺口最大的单元 Units with the largest gaps</h2>",
