@@ -426,24 +426,28 @@ def _print_summary(sc: Scenario, result) -> None:
             f"差异系数 over the limit: {', '.join(s['cv_failing']) or 'none'}"
             + (f"; no data for: {', '.join(s['cv_no_data'])}" if s["cv_no_data"] else "")
         )
-    if "siting_summary" in result.tables:
+    if "siting_summary" in result.tables and len(result.tables["siting_summary"]):
         ss = result.tables["siting_summary"].iloc[0]
-        after = (
-            result.tables["gaps_after"]
-            .groupby(["stage", "year"])[["seat_gap", "seat_gap_after"]]
-            .sum()
-        )
-        console.print(
-            f"siting: {ss['projects']} projects, {ss['seats_added']:,} seats, "
-            f"{ss['cost_yuan'] / 1e8:,.2f} 亿元; solver {ss['status']}, gap {ss['gap']:.3%}, "
-            f"{ss['solve_seconds']:.0f} s"
-        )
+        try:
+            console.print(
+                f"siting: {ss['projects']} projects, {ss['seats_added']:,} seats, "
+                f"{ss['cost_yuan'] / 1e8:,.2f} 亿元; solver {ss['status']}, gap {ss['gap']:.3%}, "
+                f"{ss['solve_seconds']:.0f} s"
+            )
+        except (KeyError, TypeError, ValueError):
+            console.print(f"siting: solver {ss.get('status', '?')}")
         if ss.get("distances") == "road":
             console.print(
                 f"distances along the road network; {ss['points_snapped_far']} demand points and "
                 f"{ss['facilities_snapped_far']} school/site points are more than "
                 f"{ss['snap_tolerance_m']:.0f} m from it"
             )
+    if "gaps_after" in result.tables:
+        after = (
+            result.tables["gaps_after"]
+            .groupby(["stage", "year"])[["seat_gap", "seat_gap_after"]]
+            .sum()
+        )
         t2 = Table(title="seat gap before → after the plan")
         t2.add_column("stage")
         t2.add_column("year", justify="right")

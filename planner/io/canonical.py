@@ -51,8 +51,9 @@ __all__ = [
     "RowReporter",
 ]
 
-#: individual row problems reported per (column, kind) before summarising the rest
-MAX_ROW_PROBLEMS = 20
+#: individual row problems reported per (column, kind) before summarising the rest: the
+#: validation file lists every row (the console groups them); the cap only guards memory
+MAX_ROW_PROBLEMS = 10_000
 #: placeholders bureaus type for "unknown"; reported, never read as numbers
 PLACEHOLDERS = {
     "缺",
@@ -597,7 +598,13 @@ def _parse_number(
             frac,
             header,
             lambda p: f"{parsed.iloc[p]} is not a whole number",
-            "counts and years must be whole numbers",
+            "counts and years must be whole numbers"
+            + (
+                f'; a fraction such as 9.07 may be in 万: declare units = {{ {col.name} = "万人" }} '
+                "(or 万户) for this input"
+                if col.unit in ("persons", "pupils", "households") and factor is None
+                else ""
+            ),
             "not_integer",
         )
         why[frac] = "not_integer"
@@ -1157,7 +1164,7 @@ def split_excluded(table: pd.DataFrame, name: str, file: str) -> tuple[pd.DataFr
         },
         columns=cols,
     )
-    kept = table.loc[~drop].drop(columns="_drop")
+    kept = table.loc[~drop].drop(columns="_drop").reset_index(drop=True)
     return kept, excluded
 
 

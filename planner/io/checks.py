@@ -8,6 +8,7 @@ derived) and the problems found; nothing is read or written here.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -135,7 +136,10 @@ def detect_datum_shift(
     def score(x: np.ndarray, y: np.ndarray) -> int:
         loc = _locate_ids(gpd.GeoSeries(gpd.points_from_xy(x, y), crs=4326), units)
         if mode == "stated":
-            agree = (loc.to_numpy() == stated.to_numpy()) & ref
+            same = loc.fillna("\x00").to_numpy(dtype=object) == stated.fillna("\x01").to_numpy(
+                dtype=object
+            )
+            agree = same & ref
         else:
             agree = loc.notna().to_numpy() & ref
         return int(np.nansum(agree.astype(bool)))
@@ -165,7 +169,7 @@ def detect_datum_shift(
     crs_word = {"WGS84": "WGS84", "GCJ-02": "GCJ-02", "BD-09": "BD-09"}[best]
     problem = Problem(
         file,
-        f"{file} looks like {best} although it says {declared} — {evidence}",
+        f"{Path(file).name} looks like {best} although it says {declared} — {evidence}",
         f'set crs = "{crs_word}" for this input (or fix the file); if the units layer is the '
         "shifted one, set its crs instead",
         severity="error",
@@ -758,7 +762,8 @@ def _check_enrolment(
         rep.report(
             unknown,
             "school_id",
-            lambda p: f"school '{enr['school_id'].iloc[p]}' is not in the schools file",
+            lambda p: f"school '{enr['school_id'].iloc[p]}' is not among the usable schools (not "
+            "in the schools file, or its row there was kept out)",
             "use a school_id from the schools file (学校代码), or add the school there",
             "unknown_school",
             action="the row is kept out",

@@ -263,6 +263,20 @@ def load_inputs(
         )
         report.add(p)
         blocking.append(p)
+    schools = tables.get("schools")
+    if schools is not None and len(schools) and schools["unit_id"].isna().all() and not blocking:
+        p = Problem(
+            files["schools"],
+            "no school lies in a planning unit (no usable location or unit_id), so no seat "
+            "would be counted anywhere",
+            "check the schools' coordinates and their declared `crs`, or give a unit_id "
+            "(所属单元) column",
+            column="geometry",
+            code="missing_geometry",
+            action="the run is refused",
+        )
+        report.add(p)
+        blocking.append(p)
     for name, t in tables.items():
         sort = [c for c in specs[name].id if c in t.columns]
         tables[name] = (

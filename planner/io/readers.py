@@ -495,6 +495,19 @@ def _apply_layout(
             ]
             if scores and max(scores) > scores[h]:
                 h = int(np.argmax(scores))
+                # the best row may be the lower line of a two-row header: the line above
+                # holds several texts (not a one-cell title) over its blanks
+                above = [c for c in grid.iloc[h - 1] if not _blank(c)] if h > 0 else []
+                lower_blank = [_blank(c) for c in grid.iloc[h]]
+                if (
+                    layout.header_rows != 1
+                    and len(above) >= 2
+                    and not any(_numeric(c) for c in above)
+                    and any(
+                        lower_blank[j] and not _blank(c) for j, c in enumerate(grid.iloc[h - 1])
+                    )
+                ):
+                    h -= 1
         if h > 0 and not blank[:h].all():
             notes.append(
                 Problem(

@@ -195,7 +195,7 @@ def write_run(
 
             run_step(result, "layers", _layers)
         ok, charts = run_step(result, "charts", lambda: _write_charts(result, tmp), needs=("gaps",))
-        run_step(result, "map", lambda: _write_map(result, tmp), needs=("gaps",))
+        run_step(result, "map", lambda: _write_map(result, tmp), needs=("gaps", "compliance"))
         ok_html, _ = run_step(
             result,
             "html",

@@ -246,6 +246,7 @@ def school_table(result: Any) -> gpd.GeoDataFrame:
         size_cap=("size_cap", "max"),
     )
     cols = [c for c in ("school_id", "name", "stage", "public", "unit_id", "address") if c in s]
+    s = s.loc[s.geometry.notna() & ~s.geometry.is_empty]  # no location, no marker
     out = s[[*cols, "geometry"]].merge(agg, left_on="school_id", right_index=True, how="left")
     out[["students", "classes", "capacity"]] = out[["students", "classes", "capacity"]].fillna(0)
     for c in ("oversized_class", "oversized_school"):
@@ -728,8 +729,10 @@ def _sites_layer(m: folium.Map, sites: gpd.GeoDataFrame | None, lang: str) -> bo
             (label(lang, "earliest_year"), fmt_int(getattr(s, "earliest_year", None))),
             (label(lang, "land_cost"), fmt_num(_wan(getattr(s, "land_cost", None)))),
         ]
-        html = _popup_html(str(getattr(s, "name", "")), rows)
-        tip = f"{getattr(s, 'name', '')} · {label(lang, 'legend_site')}"
+        name = getattr(s, "name", None)
+        name = getattr(s, "site_id", "") if name is None or pd.isna(name) else name
+        html = _popup_html(str(name), rows)
+        tip = f"{name} · {label(lang, 'legend_site')}"
         if s.geometry.geom_type != "Point":
             area = folium.GeoJson(
                 _geojson(
