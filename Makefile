@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint docs lock clean assets
+.PHONY: demo test test-slow setup lint docs lock clean assets
 ASSETS_STAMP := .assets/manifest.json
 
 $(STAMP): pyproject.toml constraints.txt
@@ -46,7 +46,11 @@ docs: $(STAMP)
 test: $(STAMP) $(ASSETS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m planner.docs --check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# the long tests (the full malformed-input corpus, tests/test_corpus.py): minutes
+test-slow: $(STAMP) $(ASSETS_STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^planner' > constraints.txt

@@ -90,7 +90,7 @@ _GRADE = re.compile(r"^(?:小学|初中|中学)?([一二三四五六七八九]|[
 _JUNIOR = re.compile(r"^初([一二三])$")
 _GRADE_EN = re.compile(r"^(?:grade|g)\s*([1-9])$", re.IGNORECASE)
 _AGE_RANGE = re.compile(r"^(\d{1,3})\s*[-–—~～至到]\s*(\d{1,3})\s*岁?$")
-_AGE_OPEN = re.compile(r"^(\d{1,3})\s*(?:岁及以上|岁以上|岁+|\+|及以上)$")
+_AGE_OPEN = re.compile(r"^(\d{1,3})\s*(?:岁及以上|岁以上|周岁及以上|岁\+|\+|及以上)$")
 _AGE_ONE = re.compile(r"^(\d{1,3})\s*岁?$")
 
 
@@ -545,6 +545,9 @@ def _parse_number(
     txt0 = _as_text(raw_col)
     why = pd.Series(pd.NA, index=txt0.index, dtype="string")
     why[txt0.isna()] = "missing_value"
+    plain = pd.to_numeric(txt0, errors="coerce")
+    if plain.notna().sum() == txt0.notna().sum():  # only plain numbers: the fast path
+        return _check_number(plain.astype("Float64"), col, header, rep, opts, why)
     marker = _is_marker(txt0)
     required = col.required and col.fallback is None
     rep.report(
@@ -587,17 +590,47 @@ def _parse_number(
         why[thousands] = "number_as_text"
         why[other] = "not_numeric"
         parsed = parsed.mask(infinite)
+    return _check_number(parsed, col, header, rep, opts, why)
+
+
+def _check_number(
+    parsed: pd.Series,
+    col: ColumnSpec,
+    header: str,
+    rep: RowReporter,
+    opts: _Options,
+    why: pd.Series,
+) -> tuple[pd.Series, pd.Series]:
+    """Unit conversion, whole numbers, the allowed range and years of a parsed column."""
+    v = parsed.to_numpy(dtype=float, na_value=np.nan)  # numpy: fast masks
+    present = ~np.isnan(v)
+    codes = np.full(len(v), None, dtype=object)
+
+    def flag(mask: np.ndarray, message: Any, hint: str, code: str) -> None:
+        nonlocal v, present
+        mask = mask & present
+        if not mask.any():
+            return
+        rep.report(mask, header, message, hint, code)
+        codes[mask] = code
+        v = np.where(mask, np.nan, v)
+        present = ~np.isnan(v)
+
+    flag(
+        present & ~np.isfinite(np.where(present, v, 0.0)),
+        lambda p: f"'{v[p]}' is not a number (not finite)",
+        f"enter a number{f' in {col.unit}' if col.unit else ''}",
+        "not_numeric",
+    )
     factor = opts.factors.get(col.name)
     if factor is not None:
-        parsed = parsed * factor[0]
+        v = v * factor[0]
     if col.dtype in {"int", "year"}:
-        frac = parsed.notna() & (
-            (parsed - parsed.round()).abs() > 1e-6 * parsed.abs().clip(lower=1)
-        )
-        rep.report(
+        with np.errstate(invalid="ignore"):
+            frac = np.abs(v - np.round(v)) > 1e-6 * np.maximum(np.abs(v), 1.0)
+        flag(
             frac,
-            header,
-            lambda p: f"{parsed.iloc[p]} is not a whole number",
+            lambda p: f"{v[p]} is not a whole number",
             "counts and years must be whole numbers"
             + (
                 f'; a fraction such as 9.07 may be in 万: declare units = {{ {col.name} = "万人" }} '
@@ -607,52 +640,41 @@ def _parse_number(
             ),
             "not_integer",
         )
-        why[frac] = "not_integer"
-        parsed = parsed.mask(frac)
-    if col.min is not None:
-        low = parsed.notna() & (parsed < col.min)
-        what = "negative" if col.min == 0 else f"below {col.min}"
-        rep.report(
-            low,
-            header,
-            lambda p: f"{what} value {parsed.iloc[p]:g}",
-            f"{col.name} must be ≥ {col.min:g}; correct the value",
+    with np.errstate(invalid="ignore"):
+        if col.min is not None:
+            what = "negative" if col.min == 0 else f"below {col.min}"
+            flag(
+                v < col.min,
+                lambda p: f"{what} value {v[p]:g}",
+                f"{col.name} must be ≥ {col.min:g}; correct the value",
+                "out_of_range",
+            )
+        limit = min(col.max, HARD_MAX) if col.max is not None else HARD_MAX
+        threshold = col.max is None or col.max >= 1e6
+        flag(
+            np.abs(v) > limit,
+            lambda p: (
+                f"value {v[p]:g} above {limit:g}"
+                + (" (the refuse threshold: no place has that many)" if threshold else "")
+            ),
+            f"{col.name} must be ≤ {limit:g}; check the value and its unit",
             "out_of_range",
         )
-        why[low] = "out_of_range"
-        parsed = parsed.mask(low)
-    limit = min(col.max, HARD_MAX) if col.max is not None else HARD_MAX
-    high = parsed.notna() & (parsed.abs() > limit)
-    rep.report(
-        high,
-        header,
-        lambda p: (
-            f"value {parsed.iloc[p]:g} above {limit:g}"
-            + (
-                " (the refuse threshold: no place has that many)"
-                if col.max is None or col.max >= 1e6
-                else ""
+        if col.dtype == "year":
+            flag(
+                (v < 1949) | (v > 2100),
+                lambda p: f"{v[p]:g} is not a plausible year",
+                "years are four-digit calendar years (e.g. 2025)",
+                "bad_year",
             )
-        ),
-        f"{col.name} must be ≤ {limit:g}; check the value and its unit",
-        "out_of_range",
-    )
-    why[high] = "out_of_range"
-    parsed = parsed.mask(high)
-    if col.dtype == "year":
-        odd = parsed.notna() & ((parsed < 1949) | (parsed > 2100))
-        rep.report(
-            odd,
-            header,
-            lambda p: f"{parsed.iloc[p]:g} is not a plausible year",
-            "years are four-digit calendar years (e.g. 2025)",
-            "bad_year",
-        )
-        why[odd] = "bad_year"
-        parsed = parsed.mask(odd)
+    got = pd.notna(codes)
+    if got.any():
+        why = why.copy()
+        why[got] = codes[got]
+    out = pd.Series(v, index=parsed.index)
     if col.dtype in {"int", "year"}:
-        return parsed.round().astype("Int64"), why
-    return parsed, why
+        return out.round().astype("Int64"), why
+    return out.astype("Float64"), why
 
 
 def _parse_category(

@@ -145,6 +145,8 @@ def detect_datum_shift(
         return int(np.nansum(agree.astype(bool)))
 
     base = score(x0, y0)
+    if base == n:  # every record agrees as declared: nothing can do better
+        return df, []
     best, best_score, best_xy = None, base, None
     for h in DATUMS:
         if h == declared:
@@ -762,8 +764,10 @@ def _check_enrolment(
         rep.report(
             unknown,
             "school_id",
-            lambda p: f"school '{enr['school_id'].iloc[p]}' is not among the usable schools (not "
-            "in the schools file, or its row there was kept out)",
+            lambda p: (
+                f"school '{enr['school_id'].iloc[p]}' is not among the usable schools (not "
+                "in the schools file, or its row there was kept out)"
+            ),
             "use a school_id from the schools file (学校代码), or add the school there",
             "unknown_school",
             action="the row is kept out",

@@ -314,9 +314,11 @@ def decode_text(
                 return data.decode(enc), enc, False
             except UnicodeDecodeError as exc:
                 raise InputError(f"the text does not decode as {enc} ({exc}).") from None
-    head = data[:4000]
-    if head and head.count(b"\x00") > len(head) // 4:  # UTF-16 without a BOM
-        enc = "utf-16-le" if head[1::2].count(b"\x00") > head[0::2].count(b"\x00") else "utf-16-be"
+    head = data[: 4000 - 4000 % 2]
+    odd, even = head[1::2].count(b"\x00"), head[0::2].count(b"\x00")
+    if head and (odd + even) > len(head) // 10 and max(odd, even) > 9 * min(odd, even):
+        # UTF-16 without a BOM: the high bytes of ASCII characters are NULs, all on one side
+        enc = "utf-16-le" if odd > even else "utf-16-be"
         try:
             return data.decode(enc), enc, True
         except UnicodeDecodeError:

@@ -126,6 +126,8 @@ def protect_sheet(ws: Any) -> int:
             if isinstance(cell.value, str) and (
                 cell.data_type == "f" or is_formula_like(cell.value)
             ):
+                if cell.data_type == "s" and cell.quotePrefix:
+                    continue  # already text
                 _as_text_if_needed(cell)
                 n += 1
     return n
