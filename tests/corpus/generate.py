@@ -546,24 +546,24 @@ def developments_outside_units(v: Variant) -> None:
     v.csv("developments.csv", df)
 
 
-def population_xlsx_title_total_notes(v: Variant) -> None:
-    df = _read("population.csv")
+def population_xlsx_title_total_notes(v: Variant, df: pd.DataFrame | None = None) -> None:
+    df = _read("population.csv") if df is None else df
     rows = [["示例市2012—2025年分单元常住人口", "", ""], list(df.columns)]
     rows += df.to_numpy().tolist()
-    total = df["population"].astype(int).sum()
+    total = f"{df['population'].astype(float).sum():.4f}"
     rows += [["合计", "", str(total)], ["注：数据来源于统计年鉴。", "", ""]]
     grid = pd.DataFrame(rows)
     for c in (1, 2):  # numbers as numbers, like Excel
-        grid[c] = grid[c].map(lambda s: int(s) if str(s).isdigit() else s)
+        grid[c] = grid[c].map(lambda s: float(s) if str(s).replace(".", "", 1).isdigit() else s)
     with pd.ExcelWriter(v.folder / "population.xlsx", engine="openpyxl") as xw:
         grid.to_excel(xw, sheet_name="人口", index=False, header=False)
     v.use("population", path="population.xlsx", sheet="人口")
 
 
-def schools_xlsx_two_row_header(v: Variant) -> None:
+def schools_xlsx_two_row_header(v: Variant, df: pd.DataFrame | None = None) -> None:
     from openpyxl import Workbook
 
-    df = _read("schools.csv")
+    df = _read("schools.csv") if df is None else df
     wb = Workbook()
     ws = wb.active
     ws.title = "学校"
@@ -690,6 +690,26 @@ def schools_skip_and_footer_rows(v: Variant) -> None:
     v.use("schools", skip_rows=[2], footer_rows=2)
 
 
+def messy_pack(v: Variant) -> None:
+    """A district pack with many of the above at once, read from the scenario alone."""
+    population_xlsx_title_total_notes(v, _population_wan())
+    v.use("population", units={"population": "万人"})
+    schools_xlsx_two_row_header(v, _schools_with_units())
+    v.use("schools", crs="WGS84")  # the .prj-style claim; the file is GCJ-02
+    enrolment_wide_grades(v)
+    units_kind_zhenqu_alias(v)
+    population_by_age_text_ages(v)
+    from planner.io.crs import gcj02_to_bd09
+
+    dev = _read("developments.csv")
+    bx, by = gcj02_to_bd09(
+        dev["经度"].astype(float).to_numpy(), dev["纬度"].astype(float).to_numpy()
+    )
+    dev["经度"], dev["纬度"] = [f"{x:.6f}" for x in bx], [f"{y:.6f}" for y in by]
+    v.csv("developments.txt", dev, encoding="utf-16", sep="\t", input_name="developments")
+    v.use("developments", crs="百度坐标")
+
+
 def strict_with_error(v: Variant) -> None:
     schools_duplicate_id(v)
     v.scenario["strict"] = True
@@ -765,6 +785,7 @@ VARIANTS: dict[str, Callable[[Variant], None]] = {
         population_thousands_declared,
         population_thousands_undeclared,
         schools_skip_and_footer_rows,
+        messy_pack,
         strict_with_error,
     )
 }
