@@ -976,9 +976,10 @@ def _build_geometry(
     if datum is not None:
         geom = crsmod.from_datum_geoseries(geom.to_crs(4326), datum)
     geom = geom.to_crs(4326)
-    # a location outside China is a typing error (or another coordinate system)
+    # a location outside China is a typing error (or another coordinate system); roads
+    # only measure distances, so a stray road far away is harmless and kept
     here = geom.notna() & ~geom.is_empty
-    if here.any():
+    if here.any() and want != "line":
         rp = geom.where(here).representative_point()
         inside = pd.Series(
             crsmod.looks_like_china(rp.x.to_numpy(), rp.y.to_numpy()), index=geom.index

@@ -234,15 +234,16 @@ def load_inputs(
         else:
             del tables[name]
     why = forecast_unavailable(scenario, tables)
-    if why is not None and scenario.forecast.enabled:
-        declared = any(getattr(scenario.inputs, n) is not None for n in ("births", "enrolment"))
+    declared = any(getattr(scenario.inputs, n) is not None for n in ("births", "enrolment"))
+    if why is not None and scenario.forecast.enabled and declared:
+        # a scenario with neither input uses the norm by design (run_status.csv says so)
         report.add(
             Problem(
                 scenario.source_file,
                 why,
                 "add the missing input(s), or set [forecast] enabled = false to use the norm "
                 "on purpose",
-                severity="warning" if declared else "info",
+                severity="warning",
                 column="[forecast]",
                 code="forecast_fallback",
             )
