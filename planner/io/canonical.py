@@ -351,6 +351,12 @@ def _map_headers(
                 ),
                 column=c.name,
                 code="missing_column",
+                action=(
+                    f"every row takes the documented default "
+                    f"({'the id' if c.fallback == '@id' else repr(c.fallback)}), flagged"
+                    if c.fallback is not None
+                    else "every row is kept out (a required input then refuses the run)"
+                ),
             )
         )
     for h in unrecognised:
@@ -593,6 +599,11 @@ def _parse_number(
     return _check_number(parsed, col, header, rep, opts, why)
 
 
+def _fmt(v: float) -> str:
+    """A number for a message: whole numbers with thousands separators (1,000,000)."""
+    return f"{v:,.0f}" if np.isfinite(v) and abs(v) < 1e16 and float(v).is_integer() else f"{v:g}"
+
+
 def _check_number(
     parsed: pd.Series,
     col: ColumnSpec,
@@ -654,10 +665,10 @@ def _check_number(
         flag(
             np.abs(v) > limit,
             lambda p: (
-                f"value {v[p]:g} above {limit:g}"
+                f"value {_fmt(v[p])} above {_fmt(limit)}"
                 + (" (the refuse threshold: no place has that many)" if threshold else "")
             ),
-            f"{col.name} must be ≤ {limit:g}; check the value and its unit",
+            f"{col.name} must be ≤ {_fmt(limit)}; check the value and its unit",
             "out_of_range",
         )
         if col.dtype == "year":
