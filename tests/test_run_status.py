@@ -321,3 +321,23 @@ def test_validate_groups_problems_and_writes_the_full_list(city):
     assert (
         str(full["row"].dtype).startswith("int") or full["row"].dropna().map(float.is_integer).all()
     )
+
+
+def test_without_a_chinese_font_one_warning_not_a_flood(city, tmp_path, monkeypatch):
+    import warnings
+
+    from planner.io.load import load_inputs
+    from planner.io.norms import load_norms
+    from planner.io.run_output import write_run
+    from planner.io.scenario import read_scenario
+    from planner.run import compute
+
+    monkeypatch.setattr("planner.reports.charts.cjk_font", lambda: None)
+    result = compute(load_inputs(read_scenario(city.write())), load_norms("guangdong"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        write_run(result, tmp_path / "out")
+    fonts = [w for w in caught if "font" in str(w.message)]
+    assert len(fonts) == 1 and "fonts-noto-cjk" in str(fonts[0].message)
+    assert not [w for w in caught if "Glyph" in str(w.message)]
+    assert (tmp_path / "out" / "charts" / "demand_capacity_primary.png").exists()
