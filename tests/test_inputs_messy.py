@@ -160,6 +160,9 @@ def test_parse_grade(text, grade):
         ("2023-2024学年", 2023),
         ("2023—24学年度", 2023),
         ("2023-2025学年", None),
+        ("2024-01-01 00:00:00", 2024),
+        ("2024年12月31日", 2024),
+        ("2024/6", 2024),
         ("24年", None),
     ],
 )
@@ -358,3 +361,67 @@ def test_duplicate_unit_is_kept_out_not_doubled(city, tmp_path):
         ["units", 3, "U1", "duplicate_id"]
     ]
     assert len(base["units"]) == 2
+
+
+def _empty_xlsx(p):
+    pd.DataFrame().to_excel(p, index=False)
+
+
+def _dated_years_xlsx(p):
+    df = pd.DataFrame(
+        {"unit_id": ["U1", "U2", "U1", "U2"], "year": [2024, 2024, 2025, 2025]}
+        | {"population": [50000, 30000, 51000, 30500]}
+    )
+    df["year"] = pd.to_datetime(df["year"].astype(str) + "-01-01")
+    df.to_excel(p, index=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "spec", "blocking"),
+    [
+        ("p.xlsx", _empty_xlsx, 'path = "p.xlsx"', ["empty_table"]),
+        ("p.csv", b"\xef\xbb\xbf", 'path = "p.csv"', ["empty_table"]),
+        ("p.csv", "unit_id,year,population\n\n\n,,\n", 'path = "p.csv"', ["empty_table"]),
+        ("p.xlsx", _dated_years_xlsx, 'path = "p.xlsx"', []),
+        ("p.xlsx", _dated_years_xlsx, 'path = "p.xlsx"\nsheet = 5', ["unreadable_file"]),
+        (".", None, 'path = "."', ["unreadable_file"]),
+        ("p.csv", bytes(range(128, 256)) * 3, 'path = "p.csv"', ["unreadable_file"]),
+        (
+            "p.csv",
+            "unit_id,year,population\nU1,2024,5万\n".encode("gbk"),
+            'path = "p.csv"\nencoding = "utf-8"',
+            ["unreadable_file"],
+        ),
+        (
+            "p.csv",
+            "unit_id,year,population\nU1,2024,inf\nU2,2024,1e400\nU1,2025,-inf\nU2,2025,30500\n",
+            'path = "p.csv"',
+            [],
+        ),
+        (
+            "p.csv",
+            "unit_id,year,population\nU1,2024,1\n",
+            'path = "p.csv"\nheader_row = 50',
+            ["unreadable_file"],
+        ),
+        (
+            "p.csv",
+            "unit_id,year,population\nU1,2024,1\n",
+            'path = "p.csv"\nwide = { key = "year", value = "foo" }',
+            ["bad_column_mapping"],
+        ),
+    ],
+)
+def test_hostile_population_files_never_raise(city, name, content, spec, blocking):
+    city.write()
+    p = city.root / name
+    if callable(content):
+        content(p)
+    elif isinstance(content, bytes):
+        p.write_bytes(content)
+    elif content is not None:
+        p.write_text(content, encoding="utf-8")
+    inp = load(city.write(population=spec))
+    assert [b.code for b in inp.blocking] == blocking
+    if not blocking:
+        assert len(inp["population"]) >= 1

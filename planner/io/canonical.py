@@ -85,6 +85,7 @@ _SUFFIXED = re.compile(
 )
 _YEAR_FORM = re.compile(r"^(\d{4})\s*(?:年|年度|年末|年底)?$")
 _SCHOOL_YEAR = re.compile(r"^(\d{4})\s*[-–—~～至到/]\s*(\d{2}|\d{4})\s*(?:学年度|学年|年度|年)?$")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*\d{1,2}\s*(?:[-/.月]\s*\d{1,2}\s*日?)?(?:[ T].*)?$")
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _GRADE = re.compile(r"^(?:小学|初中|中学)?([一二三四五六七八九]|[1-9])年级$")
 _JUNIOR = re.compile(r"^初([一二三])$")
@@ -217,7 +218,7 @@ def parse_grade(text: Any) -> int | None:
 
 
 def parse_year_text(text: Any) -> int | None:
-    """A year from ``2024``, ``2024年``, ``2024年末`` or a school year ``2023-2024学年`` (→ 2023).
+    """A year from ``2024``, ``2024年``, ``2024年末``, a school year ``2023-2024学年`` (→ 2023) or a date.
 
     A school year counts from its autumn term (the schema's ``year`` of enrolment).
     """
@@ -229,8 +230,10 @@ def parse_year_text(text: Any) -> int | None:
     if m:
         first, second = int(m.group(1)), m.group(2)
         nxt = int(second) if len(second) == 4 else first // 100 * 100 + int(second)
-        return first if nxt == first + 1 else None
-    return None
+        if nxt == first + 1:
+            return first
+    m = _DATE.match(t)  # a date in a year column (Excel date cells): its year
+    return int(m.group(1)) if m else None
 
 
 def parse_age_text(text: Any) -> tuple[int, int | None] | None:
