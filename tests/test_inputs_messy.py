@@ -425,3 +425,74 @@ def test_hostile_population_files_never_raise(city, name, content, spec, blockin
     assert [b.code for b in inp.blocking] == blocking
     if not blocking:
         assert len(inp["population"]) >= 1
+
+
+def _grid_units():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    cells = [
+        (f"U{i}{j}", box(113.30 + 0.01 * i, 22.50 + 0.01 * j, 113.31 + 0.01 * i, 22.51 + 0.01 * j))
+        for i in range(4)
+        for j in range(4)
+    ]
+    return gpd.GeoDataFrame(
+        {"unit_id": [c[0] for c in cells]}, geometry=[c[1] for c in cells], crs=4326
+    )
+
+
+def _points_in(units, rng):
+    import geopandas as gpd
+
+    pts, ids = [], []
+    for uid, g in zip(units["unit_id"], units.geometry, strict=True):
+        x0, y0, x1, y1 = g.bounds
+        for _ in range(3):  # inside, away from the edges
+            pts.append((rng.uniform(x0 + 0.002, x1 - 0.002), rng.uniform(y0 + 0.002, y1 - 0.002)))
+            ids.append(uid)
+    x, y = np.array(pts).T
+    return gpd.GeoDataFrame({"unit_id": ids}, geometry=gpd.points_from_xy(x, y), crs=4326)
+
+
+@pytest.mark.parametrize("datum", ["GCJ-02", "BD-09"])
+def test_datum_shift_detected_with_stated_units(datum):
+    from planner.io.checks import detect_datum_shift
+
+    units = _grid_units()
+    truth = _points_in(units, np.random.default_rng(1))
+    # the file holds shifted degrees but says WGS84: read as they are
+    sx, sy = crsmod.to_datum(truth.geometry.x.to_numpy(), truth.geometry.y.to_numpy(), datum)
+    read = truth.set_geometry(gpd_points(sx, sy))
+    out, (p,) = detect_datum_shift(read, units, "schools.csv", "WGS84", what="schools")
+    assert p.code == "datum_shift" and p.severity == "error" and f"looks like {datum}" in p.message
+    assert "of 48 schools lie in the unit" in p.message and "converted" in p.action
+    err = np.hypot(out.geometry.x - truth.geometry.x, out.geometry.y - truth.geometry.y)
+    assert float(err.max()) < 1e-7
+    # read right, nothing to say
+    assert detect_datum_shift(truth, units, "schools.csv", "WGS84") == (truth, [])
+
+
+def test_datum_shift_without_stated_units_is_only_said():
+    import geopandas as gpd
+
+    from planner.io.checks import detect_datum_shift
+
+    units = _grid_units()  # 113.30–113.34°E
+    # schools just inside the east edge; their GCJ-02 degrees lie some 560 m east, outside
+    y = np.linspace(22.502, 22.538, 12)
+    x = np.full(12, 113.3375)
+    gx, gy = crsmod.wgs84_to_gcj02(x, y)
+    read = gpd.GeoDataFrame(
+        {"unit_id": pd.array([pd.NA] * 12, dtype="string")}, geometry=gpd_points(gx, gy)
+    )
+    out, probs = detect_datum_shift(read, units, "s.csv", "WGS84")
+    (p,) = probs
+    assert p.severity == "warning" and "used as declared" in p.action
+    assert "as WGS84, 0 of 12 points lie in a planning unit; read as GCJ-02, 12 of 12" in p.message
+    assert out is read
+
+
+def gpd_points(x, y):
+    import geopandas as gpd
+
+    return gpd.GeoSeries(gpd.points_from_xy(x, y), crs=4326)

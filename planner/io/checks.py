@@ -156,7 +156,10 @@ def detect_datum_shift(
         if sc > best_score:
             best, best_score, best_xy = h, sc, (np.asarray(hx), np.asarray(hy))
     gain = best_score - base
-    if best is None or gain < max(2, 0.02 * n):
+    # without stated units the evidence is only points entering the units' outline: ask for
+    # more of it, and never convert on it
+    need = max(2, 0.02 * n) if mode == "stated" else max(3, 0.05 * n)
+    if best is None or gain < need:
         return df, []
     # metres per degree: 111,320 × cos(latitude) east, about 110,574 north
     dx = (best_xy[0] - x0) * 111_320.0 * np.cos(np.radians(y0))
@@ -167,14 +170,15 @@ def detect_datum_shift(
         f"as {declared}, {base} of {n} {what} {how}; read as {best}, {best_score} of {n} do "
         f"(a shift of about {shift_m:,.0f} m)"
     )
-    decisive = best_score >= DATUM_DECISIVE_SHARE * n
+    decisive = mode == "stated" and best_score >= DATUM_DECISIVE_SHARE * n
     crs_word = {"WGS84": "WGS84", "GCJ-02": "GCJ-02", "BD-09": "BD-09"}[best]
     problem = Problem(
         file,
         f"{Path(file).name} looks like {best} although it says {declared} — {evidence}",
         f'set crs = "{crs_word}" for this input (or fix the file); if the units layer is the '
-        "shifted one, set its crs instead",
-        severity="error",
+        "shifted one, set its crs instead"
+        + ("" if mode == "stated" else "; a unit_id (所属单元) column would make the test sharper"),
+        severity="error" if decisive else "warning",
         column="geometry",
         code="datum_shift",
         action=(
@@ -213,15 +217,22 @@ def _check_population_values(
     live = pop["_drop"].isna() & pop["population"].notna()
     v = pop["population"].astype("Float64")
     small = live & (v > 0) & (v < SMALL_POPULATION)
+    # a few small units may be real (an industrial park); a whole file of them is in 万人
+    whole_file = bool(v[live].median() < SMALL_POPULATION) if live.any() else False
     rep.report(
         small,
         "population",
-        lambda p: f"a population of {v.iloc[p]:g} for a planning unit: is it in 万人?",
+        lambda p: (
+            f"a population of {v.iloc[p]:g} for a planning unit: is it in 万人?"
+            + (" (so are most of the file's)" if whole_file else "")
+        ),
         'declare the unit: units = { population = "万人" } for this input',
         "suspicious_unit",
-        action="the row is kept out",
+        severity="error" if whole_file else "warning",
+        action="the row is kept out" if whole_file else "used as given",
     )
-    _drop(pop, small, "suspicious_unit|population")
+    if whole_file:
+        _drop(pop, small, "suspicious_unit|population")
     try:
         area = _unit_area_km2(units)
     except Exception:  # no usable unit polygon: reported with the units
