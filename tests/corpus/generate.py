@@ -838,7 +838,11 @@ def generate(out: str | Path, names: list[str] | None = None) -> dict[str, Path]
 
 def expected() -> pd.DataFrame:
     """The expectations (``expected.csv``): one row per variant."""
-    return pd.read_csv(EXPECTED, dtype=str, keep_default_na=False, comment="#")
+    from io import StringIO
+
+    lines = EXPECTED.read_text(encoding="utf-8").splitlines(keepends=True)
+    body = "".join(ln for ln in lines if not ln.startswith("#"))  # '#' may occur in fields
+    return pd.read_csv(StringIO(body), dtype=str, keep_default_na=False)
 
 
 def main(argv: list[str] | None = None) -> int:
