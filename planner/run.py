@@ -450,7 +450,10 @@ def compute(
             raise ValueError(f"forecast must be a table, 'auto' or None, not {forecast!r}")
         reason = forecast_unavailable(inputs)
         if reason is not None:
-            status = "skipped" if not sc.forecast.enabled else "fallback"
+            # not asked for (disabled, or neither births nor enrolment given): skipped;
+            # asked for but a declared input is missing or unusable: the norm as fallback
+            declared = any(getattr(sc.inputs, n) is not None for n in ("births", "enrolment"))
+            status = "fallback" if sc.forecast.enabled and declared else "skipped"
             result.steps.append(
                 StepOutcome(
                     "forecast",

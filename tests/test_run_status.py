@@ -126,16 +126,29 @@ def test_forecast_failure_falls_back_and_exits_4(city, tmp_path, monkeypatch):
 
 
 def test_forecast_that_cannot_run_says_why(city, tmp_path):
+    # births without an enrolment history: the forecast was asked for and cannot run
+    (city.root / "births.csv").write_text(
+        "unit_id,year,births\nU1,2024,500\nU2,2024,300\nU1,2025,480\nU2,2025,290\n",
+        encoding="utf-8",
+    )
+    city.extra = {"births": 'path = "births.csv"'}
     out = tmp_path / "out"
     r = _run(city.write(), out)
-    assert r.exit_code == 0
+    assert r.exit_code == 0, r.output
     st = _status(out)
     assert st.loc["forecast", "status"] == "fallback"
-    assert (
-        "births" in st.loc["forecast", "message"]
-        and "per-thousand norm" in st.loc["forecast", "message"]
-    )
+    msg = st.loc["forecast", "message"]
+    assert "enrolment history" in msg and "per-thousand norm" in msg
     assert "forecast: fallback" in r.output
+    val = pd.read_csv(out / "validation.csv", encoding="utf-8-sig")
+    assert "forecast_fallback" in set(val["code"])
+    # neither births nor enrolment given: the norm by design, said but not a fallback
+    city.extra = {}
+    out2 = tmp_path / "out2"
+    assert _run(city.write(), out2).exit_code == 0
+    st2 = _status(out2)
+    assert st2.loc["forecast", "status"] == "skipped"
+    assert "per-thousand norm" in st2.loc["forecast", "message"]
 
 
 def _siting_city(city):
