@@ -496,3 +496,17 @@ def gpd_points(x, y):
     import geopandas as gpd
 
     return gpd.GeoSeries(gpd.points_from_xy(x, y), crs=4326)
+
+
+def test_workbook_writer_keeps_formula_like_cells_text(tmp_path):
+    from openpyxl import load_workbook
+
+    from planner.io.writers import write_excel
+
+    df = pd.DataFrame({"=名称": ["=1+1", "ok", "-5", "@x"], "n": [-5, 1, 2, 3]})
+    write_excel({"s": df}, tmp_path / "w.xlsx")
+    ws = load_workbook(tmp_path / "w.xlsx")["s"]
+    cells = {c.coordinate: (c.value, c.data_type) for row in ws.iter_rows() for c in row}
+    assert cells["A1"] == ("=名称", "s") and cells["A2"] == ("=1+1", "s")
+    assert cells["A5"] == ("@x", "s") and cells["B2"] == (-5, "n")
+    assert ws["A2"].quotePrefix and ws["A5"].quotePrefix and not ws["A3"].quotePrefix

@@ -21,11 +21,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
     "FORMULA_PREFIXES",
+    "formula_like_mask",
     "is_formula_like",
+    "protect_frame_cells",
     "neutralise",
     "neutralise_frame",
     "protect_sheet",
@@ -61,6 +64,22 @@ def is_formula_like(value: Any) -> bool:
     return not (value[0] in "+-" and _PLAIN_NUMBER.match(value))
 
 
+def formula_like_mask(s: pd.Series) -> np.ndarray:
+    """:func:`is_formula_like` for every cell of a column at once (vectorised)."""
+    if not (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
+        return np.zeros(len(s), dtype=bool)
+    is_str = s.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    if not is_str.any():
+        return is_str
+    txt = s.where(is_str, "").astype(str)
+    risky = txt.str.startswith(FORMULA_PREFIXES).to_numpy(dtype=bool) & is_str
+    if risky.any():
+        plain = txt.str.match(_PLAIN_NUMBER).to_numpy(dtype=bool)
+        signed = txt.str.startswith(("+", "-")).to_numpy(dtype=bool)
+        risky &= ~(plain & signed)
+    return risky
+
+
 def neutralise(value: Any) -> Any:
     """The CSV form of one cell: formula-like text gets a leading ``'``; anything else as is."""
     return "'" + value if is_formula_like(value) else value
@@ -75,13 +94,11 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = None
     for col in df.columns:
         s = df[col]
-        if not (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
-            continue
-        bad = s.map(is_formula_like).astype(bool)
+        bad = formula_like_mask(s)
         if bad.any():
             if out is None:
                 out = df.copy()
-            out[col] = s.astype(object).where(~bad, "'" + s[bad].astype(str))
+            out[col] = s.astype(object).where(~bad, "'" + s.astype(str))
     return df if out is None else out
 
 
@@ -130,4 +147,24 @@ def protect_sheet(ws: Any) -> int:
                     continue  # already text
                 _as_text_if_needed(cell)
                 n += 1
+    return n
+
+
+def protect_frame_cells(ws: Any, df: pd.DataFrame, *, header_row: int = 1) -> int:
+    """Route the cells ``DataFrame.to_excel`` wrote for ``df`` through :func:`set_cell`.
+
+    Finds the formula-like cells of ``df`` (and of its header) with vectorised tests and
+    touches only those cells of ``ws``: the same rule as :func:`protect_sheet`, without
+    visiting every cell of a large sheet. Assumes ``to_excel(..., index=False)`` from
+    column A with the header on ``header_row``. Returns the number of cells changed.
+    """
+    n = 0
+    for j, name in enumerate(df.columns, start=1):
+        if is_formula_like(name):
+            set_cell(ws.cell(row=header_row, column=j), name)
+            n += 1
+        for i in np.flatnonzero(formula_like_mask(df[name])):
+            cell = ws.cell(row=header_row + 1 + int(i), column=j)
+            set_cell(cell, cell.value)
+            n += 1
     return n

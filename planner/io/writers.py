@@ -24,7 +24,7 @@ import geopandas as gpd
 import pandas as pd
 
 from planner.errors import OutputFolderError
-from planner.io.safe import neutralise_frame, protect_sheet
+from planner.io.safe import neutralise_frame, protect_frame_cells
 
 __all__ = [
     "MANIFEST",
@@ -317,7 +317,7 @@ def write_excel(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
         for name, df in sheets.items():
             df.to_excel(xw, sheet_name=name[:31], index=False)
             ws = xw.sheets[name[:31]]
-            protect_sheet(ws)  # formula-like text stays text (planner.io.safe)
+            protect_frame_cells(ws, df)  # formula-like text stays text (planner.io.safe)
             ws.freeze_panes = "A2"
             for i, col in enumerate(df.columns, start=1):
                 values = [str(col), *(str(v) for v in df[col].head(200))]
