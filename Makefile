@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint docs lock clean assets
+.PHONY: demo test test-slow setup lint docs lock clean assets
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -48,7 +48,11 @@ docs: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m planner.docs --check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# the long tests (the full malformed-input corpus, tests/test_corpus.py): minutes
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v -E '^(planner|school-seat-planner)[= ]' > constraints.txt

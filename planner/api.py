@@ -13,6 +13,7 @@ re-implement computation.
 
 from __future__ import annotations
 
+import warnings
 from copy import deepcopy
 from typing import Any
 
@@ -26,7 +27,7 @@ from planner.io.run_output import write_run
 from planner.io.scenario import read_scenario, write_scenario
 from planner.io.schedules import read_scenario_schedules
 from planner.norms import Norms
-from planner.run import RunResult, compute, forecast_for, milestone_gaps, needs_wide, summary
+from planner.run import RunResult, compute, milestone_gaps, needs_wide, summary
 from planner.scenario import Scenario, scenario_from_dict
 
 __all__ = [
@@ -73,15 +74,14 @@ def run(
 
     ``forecast="auto"`` runs the scenario's enrolment forecast (``[forecast]``); pass a
     table to use your own, or None for the norm only. ``siting=True`` also plans new
-    schools (slower).
+    schools (slower). A step that fails (or a forecast that falls back to the norm) is
+    recorded in ``result.steps`` and warned about; the other steps still run.
     """
     inputs = _bind(scenario, inputs)
-    details: dict[str, pd.DataFrame] = {}
-    if isinstance(forecast, str):
-        forecast, details = forecast_for(inputs)
     result = compute(inputs, norms_for(scenario), forecast=forecast, siting=siting)
-    for k, v in details.items():
-        result.tables[f"forecast_{k}"] = v
+    for s in result.steps:
+        if s.status in ("failed", "fallback"):
+            warnings.warn(f"{s.step}: {s.status} — {s.message}", stacklevel=2)
     return result
 
 
@@ -114,6 +114,8 @@ def _bind(scenario: Scenario, inputs: Inputs | None) -> Inputs:
             inputs.compute_crs,
             inputs.files,
             read_scenario_schedules(scenario),
+            inputs.excluded,
+            inputs.blocking,
         )
     return inputs
 

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from planner.errors import EXIT_STEP_FAILED, PlannerError, StepFailed, ValidationFailed
+from planner.errors import (
+    EXIT_INPUTS_REFUSED,
+    EXIT_INTERNAL,
+    EXIT_USAGE,
+    PlannerError,
+    ValidationFailed,
+    ValidationReport,
+)
 from planner.scenario import Scenario
 
 app = typer.Typer(
@@ -37,9 +47,83 @@ StrictOpt = Annotated[
 ]
 
 
-def _fail(exc: BaseException) -> None:
+#: where a crash report goes and what it names: set by each command as it starts
+_CRASH: dict[str, object] = {}
+
+
+def _fail(exc: BaseException, code: int = EXIT_USAGE) -> None:
     err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
+    raise typer.Exit(code=code)
+
+
+def crash_report(exc: BaseException, folder: Path, *, scenario: object = None) -> Path:
+    """Write a crash report (traceback, versions, scenario path, command) into ``folder``.
+
+    Falls back to the system's temporary folder when ``folder`` cannot be written.
+
+    Returns
+    -------
+    Path
+        The report file.
+    """
+    import platform
+    import tempfile
+    import traceback
+
+    from planner.io.run_output import package_versions
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    lines = [
+        "planner crash report — please send this file with your bug report",
+        f"time: {datetime.now().isoformat(timespec='seconds')}",
+        f"command: {' '.join(sys.argv)}",
+        f"scenario: {Path(str(scenario)).resolve() if scenario else '(none)'}",
+        f"working folder: {Path.cwd()}",
+        f"platform: {platform.platform()}",
+        "versions: " + ", ".join(f"{k} {v}" for k, v in package_versions().items()),
+        "",
+        "".join(traceback.format_exception(exc)),
+    ]
+    text = "\n".join(lines)
+    for where in (Path(folder), Path(tempfile.gettempdir())):
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            path = where / f"planner-crash-{stamp}.txt"
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    raise OSError("cannot write a crash report")  # pragma: no cover
+
+
+def _guarded(fn: Callable[..., None]) -> Callable[..., None]:
+    """Catch an unexpected exception: crash report in the output's parent folder, exit 70."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        _CRASH.clear()
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            from planner.run import describe_exception
+
+            folder = Path(str(_CRASH.get("folder") or "."))
+            try:
+                path = crash_report(exc, folder, scenario=_CRASH.get("scenario"))
+                where = f"; report written to {path}"
+            except OSError:
+                where = ""
+            err.print(
+                f"[bold red]internal error:[/] {escape(describe_exception(exc))}{escape(where)}. "
+                "This is a bug in planner, not in your data: please report it with that file.",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=EXIT_INTERNAL) from None
+
+    return wrapper
 
 
 def _progress() -> Progress:
@@ -67,12 +151,10 @@ def _siting_progress(prog: Progress, task):
     return show
 
 
-def _load(scenario_path: Path, strict: bool | None):
+def _load(sc: Scenario, strict: bool | None):
     from planner.io.load import load_inputs
     from planner.io.norms import load_norms
-    from planner.io.scenario import read_scenario
 
-    sc = read_scenario(scenario_path)
     norms_ref = sc.norms
     cand = sc.base_dir / norms_ref
     if norms_ref.endswith(".toml") and cand.exists():
@@ -87,63 +169,137 @@ def _load(scenario_path: Path, strict: bool | None):
             strict=strict,
             on_input=lambda name: prog.update(task, advance=1, description=f"read {name}"),
         )
-    return sc, norms, inputs
+    return norms, inputs
 
 
-def _print_report(inputs, max_lines: int = 60) -> None:
+def validation_file(sc: Scenario) -> Path:
+    """Where the full problem list goes: ``<scenario>.validation.csv`` beside the scenario."""
+    src = Path(sc.source_file)
+    return src.with_name(f"{src.stem}.validation.csv")
+
+
+def _write_validation(sc: Scenario, report, excluded=None) -> Path | None:
+    """Write every problem to the file beside the scenario (the working folder if read-only)."""
+    from planner.io.writers import write_csv
+
+    df = report.to_frame()
+    for path in (validation_file(sc), Path.cwd() / validation_file(sc).name):
+        try:
+            write_csv(df, path)
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _grouped(problems) -> Table:
+    """Input × problem code: how many, of which severity, the first rows."""
+    import pandas as pd
+
+    df = pd.DataFrame(
+        [{"file": p.file, "code": p.code, "severity": p.severity, "row": p.row} for p in problems]
+    )
+    rank = {"error": 0, "warning": 1, "info": 2}
+    df["rank"] = df["severity"].map(rank)
+    t = Table(title="Problems by input and code 数据问题汇总", show_lines=False)
+    for c in ("input file", "code", "severity", "count", "first rows"):
+        t.add_column(c, justify="right" if c == "count" else "left", overflow="fold")
+    g = df.groupby(["file", "code", "severity", "rank"], sort=False)
+    rows = []
+    for (file, code, sev, rk), grp in g:
+        first = [str(int(r)) for r in grp["row"].dropna().unique()[:5]]
+        more = " …" if grp["row"].dropna().nunique() > 5 else ""
+        rows.append((rk, file, code, sev, len(grp), ", ".join(first) + more))
+    style = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for _rk, file, code, sev, n, first in sorted(rows, key=lambda r: (r[0], r[1], r[2])):
+        t.add_row(escape(file), code, f"[{style[sev]}]{sev}[/]", str(n), first or "—")
+    return t
+
+
+def _print_report(inputs, max_lines: int = 30, written: Path | None = None) -> None:
     t = Table(title="Inputs 输入数据", show_lines=False)
-    for c in ("input", "file", "rows", "errors", "warnings"):
-        t.add_column(c, justify="right" if c in {"rows", "errors", "warnings"} else "left")
+    for c in ("input", "file", "rows", "kept out", "errors", "warnings"):
+        t.add_column(c, justify="left" if c in {"input", "file"} else "right")
+    excl = inputs.excluded.groupby("input").size() if len(inputs.excluded) else {}
     for _, r in inputs.summary().iterrows():
-        t.add_row(r["input"], r["file"], str(r["rows"]), str(r["errors"]), str(r["warnings"]))
+        t.add_row(
+            r["input"],
+            escape(r["file"]),
+            str(r["rows"]),
+            str(int(excl.get(r["input"], 0))) if len(inputs.excluded) else "0",
+            str(r["errors"]),
+            str(r["warnings"]),
+        )
     console.print(t)
-    console.print(f"compute CRS: {inputs.compute_crs.name} ({inputs.compute_crs.to_string()})")
+    if inputs.compute_crs is not None:
+        console.print(f"compute CRS: {inputs.compute_crs.name} ({inputs.compute_crs.to_string()})")
     probs = inputs.report.problems
     if not probs:
         console.print("[bold green]No problems found.[/] 未发现数据问题。")
         return
+    console.print(_grouped(probs))
     style = {"error": "red", "warning": "yellow", "info": "cyan"}
     rank = {"error": 0, "warning": 1, "info": 2}
     ordered = sorted(probs, key=lambda p: (rank[p.severity], p.file, p.row or 0))
     for p in ordered[:max_lines]:  # in Chinese, the English message alongside
         console.print(f"[{style[p.severity]}]{escape(p.zh())}[/]", highlight=False, soft_wrap=True)
     if len(probs) > max_lines:
-        console.print(f"… {len(probs) - max_lines} more (see validation.csv of a run)")
-    n_err, n_warn = len(inputs.report.errors), len(inputs.report.warnings)
-    n_info = len(probs) - n_err - n_warn
+        console.print(f"… the first {max_lines} of {len(probs)} problems are shown above.")
     console.print(
-        f"{n_err} 个错误、{n_warn} 个警告、{n_info} 条提示 / {n_err} error(s), "
-        f"{n_warn} warning(s), {n_info} note(s)."
+        f"{len(inputs.report.errors)} error(s), {len(inputs.report.warnings)} warning(s), "
+        f"{len(probs) - len(inputs.report.errors) - len(inputs.report.warnings)} note(s); "
+        f"{len(inputs.excluded)} row(s) kept out of the computation."
     )
+    if written is not None:
+        console.print(
+            f"every problem, with what the run does about it: [bold]{escape(str(written))}[/]"
+        )
 
 
 @app.command()
+@_guarded
 def validate(scenario: ScenarioArg, strict: StrictOpt = None) -> None:
     """Load and validate every input of SCENARIO; print a summary and every problem found.
 
-    Exit code 0 when no error was found (warnings allowed), 1 when errors were found,
-    2 when the scenario itself cannot be read.
+    The full list (with what a run does about each problem) is written beside the
+    scenario as ``<scenario>.validation.csv``. Exit code 0 when no error was found
+    (warnings allowed), 1 when errors were found, 2 when the scenario itself cannot be
+    read, 70 on an internal error.
     """
+    from planner.io.scenario import read_scenario
+
+    _CRASH.update(folder=scenario.parent, scenario=scenario)
     try:
-        _sc, _norms, inputs = _load(scenario, strict)
-    except ValidationFailed as exc:
-        err.print(escape(str(exc)), highlight=False, soft_wrap=True)
-        raise typer.Exit(code=1) from None
+        sc = read_scenario(scenario)
+        _norms, inputs = _load(sc, False)
     except PlannerError as exc:
         _fail(exc)
-    _print_report(inputs)
+    written = _write_validation(sc, inputs.report)
+    _print_report(inputs, written=written)
+    effective = sc.strict if strict is None else strict
+    if inputs.blocking:
+        err.print(
+            f"[bold red]{len(inputs.blocking)} required input(s) unusable: `planner run` will "
+            "refuse this scenario.[/]"
+        )
     if inputs.report.errors:
-        raise typer.Exit(code=1)
+        if effective:
+            err.print("strict mode: `planner run` will refuse these inputs.")
+        raise typer.Exit(code=EXIT_INPUTS_REFUSED)
 
 
 @app.command()
+@_guarded
 def run(
     scenario: ScenarioArg,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: runs/<scenario name>-<time>). Must not exist."),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="Replace an existing output folder of a previous planner run."),
+    ] = False,
     strict: StrictOpt = None,
     siting: Annotated[
         bool | None,
@@ -161,103 +317,161 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run the planner on SCENARIO and write every output to a fresh folder."""
-    from planner.io.run_output import write_run
-    from planner.run import compute, forecast_for
+    """Run the planner on SCENARIO and write every output to a fresh folder.
+
+    Exit codes: 0 complete; 1 inputs refused; 2 usage, scenario or output folder error;
+    3 complete but siting was stopped by the clock; 4 complete but a step failed (see
+    run_status.csv); 70 internal error (crash report in the output's parent folder).
+    """
+    from planner.io.run_output import input_files, write_run
+    from planner.io.scenario import read_scenario
+    from planner.io.writers import OutputFolder
+    from planner.run import compute
 
     t0 = time.perf_counter()
+    _CRASH.update(folder=(out.resolve().parent if out else Path("runs")), scenario=scenario)
     try:
-        sc, norms, inputs = _load(scenario, strict)
+        sc = read_scenario(scenario)
+        target = out or _default_out(sc)
+        _CRASH["folder"] = Path(target).resolve().parent
+        # the output folder is checked (and locked) before anything is computed
+        folder = OutputFolder(
+            target, protect=[*input_files(sc), Path(sc.source_file)], overwrite=overwrite
+        )
+    except PlannerError as exc:
+        _fail(exc)
+    try:
+        try:
+            norms, inputs = _load(sc, strict)
+        except ValidationFailed as exc:
+            written = _write_validation(sc, ValidationReport(exc.problems))
+            err.print(escape(str(exc)), highlight=False, soft_wrap=True)
+            if written:
+                err.print(f"every problem: {escape(str(written))}")
+            raise typer.Exit(code=EXIT_INPUTS_REFUSED) from None
+        except PlannerError as exc:
+            _fail(exc)
         t_load = time.perf_counter() - t0
+        if inputs.blocking:
+            written = _write_validation(sc, inputs.report)
+            err.print(
+                f"[bold red]error:[/] the run cannot proceed: {len(inputs.blocking)} required "
+                "input(s) unusable:",
+                highlight=False,
+            )
+            for p in inputs.blocking:
+                err.print(f"  {escape(str(p))}", highlight=False, soft_wrap=True)
+            if written:
+                err.print(f"every problem found: {escape(str(written))}")
+            raise typer.Exit(code=EXIT_INPUTS_REFUSED)
         if inputs.report.errors:
             err.print(
                 f"[yellow]{len(inputs.report.errors)} input error(s) found; running anyway "
-                "(use --strict to refuse). See validation.csv in the output.[/]"
+                f"({len(inputs.excluded)} row(s) kept out; use --strict to refuse). See "
+                "validation.csv and excluded_rows.csv in the output.[/]"
             )
         with _progress() as prog:
             task = prog.add_task("computing", total=None)
-            prog.update(task, description="forecast")
-            forecast, details = forecast_for(inputs)
             from planner.siting.schools import limits_from
 
             result = compute(
                 inputs,
                 norms,
-                forecast=forecast,
+                forecast="auto",
                 siting=(sc.siting.enabled if siting is None else siting) and "sites" in inputs,
                 on_step=lambda s: prog.update(task, description=s),
                 siting_limits=limits_from(sc.siting, time_limit),
                 siting_progress=_siting_progress(prog, task),
             )
-            for k, v in details.items():
-                result.tables[f"forecast_{k}"] = v
-            prog.update(task, description="computed", total=1, completed=1)
-        target = out or _default_out(sc)
-        t1 = time.perf_counter()
-        step_failed = None
-        try:
-            write_run(result, target, overwrite=overwrite, timings={"load_inputs": t_load})
-        except StepFailed as exc:  # written, but the map or the GIS layers failed
-            step_failed = exc
-        t_write = time.perf_counter() - t1
-    except ValidationFailed as exc:
-        err.print(escape(str(exc)), highlight=False, soft_wrap=True)
-        raise typer.Exit(code=1) from None
-    except PlannerError as exc:
-        _fail(exc)
+            prog.update(task, description="writing outputs")
+            t1 = time.perf_counter()
+            write_run(result, folder, timings={"load_inputs": t_load})
+            t_write = time.perf_counter() - t1
+            prog.update(task, description="done", total=1, completed=1)
+    finally:
+        folder.release()
     _print_summary(sc, result)
+    _print_status(result)
     total = time.perf_counter() - t0
     console.print(
-        f"outputs written to [bold]{target}[/] in {total:.1f} s "
+        f"outputs written to [bold]{escape(str(target))}[/] in {total:.1f} s "
         f"(load {t_load:.1f} s, write {t_write:.1f} s)"
     )
-    if step_failed is not None:
-        err.print(f"[bold red]error:[/] {escape(str(step_failed))}", highlight=False)
-        raise typer.Exit(code=EXIT_STEP_FAILED)
+    code = result.exit_code()
+    if code:
+        raise typer.Exit(code=code)
+
+
+def _print_status(result) -> None:
+    """The steps that did not end ok, and the clock, one line each."""
+    from planner.run import CLOCK_MESSAGE
+
+    for s in result.steps:
+        if s.status == "ok":
+            continue
+        colour = "red" if s.status == "failed" else "yellow"
+        err.print(
+            f"[{colour}]{s.step}: {s.status}[/] — {escape(s.message)}"
+            + (f" → {escape(s.hint)}" if s.hint and s.status != "skipped" else ""),
+            highlight=False,
+            soft_wrap=True,
+        )
+    if result.stopped_by_clock:
+        err.print(f"[yellow]siting: {CLOCK_MESSAGE}[/]", highlight=False)
+    if result.failed_steps:
+        err.print(
+            f"[red]{len(result.failed_steps)} step(s) failed; every other output is written "
+            "(run_status.csv, manifest.json).[/]"
+        )
 
 
 def _print_summary(sc: Scenario, result) -> None:
     from planner.run import summary
 
-    city = result.tables["needs_city"].set_index(["stage", "year"])
-    t = Table(title=f"{sc.name}: 学位缺口 seat gap (sum of unit gaps)")
-    t.add_column("stage 学段")
-    years = result.milestone_years()
-    for y in years:
-        t.add_column(str(y), justify="right")
-    zh = {"primary": "小学 primary", "junior": "初中 junior"}
-    for stage in ("primary", "junior"):
-        t.add_row(zh[stage], *(f"{int(city.loc[(stage, y), 'seat_gap']):,}" for y in years))
-    console.print(t)
+    if "needs_city" in result.tables:
+        city = result.tables["needs_city"].set_index(["stage", "year"])
+        t = Table(title=f"{sc.name}: 学位缺口 seat gap (sum of unit gaps)")
+        t.add_column("stage 学段")
+        years = result.milestone_years()
+        for y in years:
+            t.add_column(str(y), justify="right")
+        zh = {"primary": "小学 primary", "junior": "初中 junior"}
+        for stage in ("primary", "junior"):
+            t.add_row(zh[stage], *(f"{int(city.loc[(stage, y), 'seat_gap']):,}" for y in years))
+        console.print(t)
     s = summary(result)
-    console.print(
-        f"大班额 schools: {s['oversized_class_schools']}; 大校额 schools: {s['oversized_schools']}; "
-        f"差异系数 over the limit: {', '.join(s['cv_failing']) or 'none'}"
-    )
-    if "siting_summary" in result.tables:
-        ss = result.tables["siting_summary"].iloc[0]
-        after = (
-            result.tables["gaps_after"]
-            .groupby(["stage", "year"])[["seat_gap", "seat_gap_after"]]
-            .sum()
-        )
+    if s["oversized_schools"] is not None:
         console.print(
-            f"siting: {ss['projects']} projects, {ss['seats_added']:,} seats, "
-            f"{ss['cost_yuan'] / 1e8:,.2f} 亿元; solver {ss['status']}, gap {ss['gap']:.3%}, "
-            f"{ss['solve_seconds']:.0f} s"
+            f"大班额 schools: {s['oversized_class_schools']}; 大校额 schools: "
+            f"{s['oversized_schools']}"
         )
-        if bool(ss.get("stopped_by_clock", False)):
-            err.print(
-                "[yellow]siting was stopped by the clock (siting.time_limit_s / --time-limit): "
-                "another machine may give another plan. Raise the cap for a reproducible "
-                "plan.[/]"
+    if "equity_summary" in result.tables:
+        console.print(
+            f"差异系数 over the limit: {', '.join(s['cv_failing']) or 'none'}"
+            + (f"; no data for: {', '.join(s['cv_no_data'])}" if s["cv_no_data"] else "")
+        )
+    if "siting_summary" in result.tables and len(result.tables["siting_summary"]):
+        ss = result.tables["siting_summary"].iloc[0]
+        try:
+            console.print(
+                f"siting: {ss['projects']} projects, {ss['seats_added']:,} seats, "
+                f"{ss['cost_yuan'] / 1e8:,.2f} 亿元; solver {ss['status']}, gap {ss['gap']:.3%}, "
+                f"{ss['solve_seconds']:.0f} s"
             )
+        except (KeyError, TypeError, ValueError):
+            console.print(f"siting: solver {ss.get('status', '?')}")
         if ss.get("distances") == "road":
             console.print(
                 f"distances along the road network; {ss['points_snapped_far']} demand points and "
                 f"{ss['facilities_snapped_far']} school/site points are more than "
                 f"{ss['snap_tolerance_m']:.0f} m from it"
             )
+    if "gaps_after" in result.tables:
+        after = (
+            result.tables["gaps_after"]
+            .groupby(["stage", "year"])[["seat_gap", "seat_gap_after"]]
+            .sum()
+        )
         t2 = Table(title="seat gap before → after the plan")
         t2.add_column("stage")
         t2.add_column("year", justify="right")
@@ -269,6 +483,7 @@ def _print_summary(sc: Scenario, result) -> None:
 
 
 @app.command()
+@_guarded
 def backtest(scenario: ScenarioArg) -> None:
     """Backtest the enrolment forecast on SCENARIO's history against the baselines.
 
@@ -277,9 +492,11 @@ def backtest(scenario: ScenarioArg) -> None:
     """
     from planner.forecast.backtest import score
     from planner.forecast.pipeline import enrolment_backtest
+    from planner.io.scenario import read_scenario
 
+    _CRASH.update(folder=scenario.parent, scenario=scenario)
     try:
-        _sc, _norms, inputs = _load(scenario, None)
+        _norms, inputs = _load(read_scenario(scenario), None)
         if "enrolment" not in inputs or "births" not in inputs:
             _fail(PlannerError(f"{scenario}: a backtest needs the births and enrolment inputs."))
         table = score(enrolment_backtest(inputs))
@@ -302,6 +519,7 @@ def backtest(scenario: ScenarioArg) -> None:
 
 
 @app.command()
+@_guarded
 def compare(
     run_a: Annotated[Path, typer.Argument(help="Output folder of the first `planner run`.")],
     run_b: Annotated[Path, typer.Argument(help="Output folder of the second `planner run`.")],
@@ -313,6 +531,7 @@ def compare(
     """Compare two runs: city totals side by side and the units whose gap changed."""
     from planner.io.compare import read_run, write_comparison
 
+    _CRASH.update(folder=out.resolve().parent)
     try:
         write_comparison(run_a, run_b, out, overwrite=overwrite)
         (_, ta), (_, tb) = read_run(run_a), read_run(run_b)
@@ -407,6 +626,7 @@ def _default_out(sc: Scenario) -> Path:
 
 
 @app.command()
+@_guarded
 def norms(
     name: Annotated[
         str | None, typer.Argument(help="Norms name or TOML path; omit to list them.")

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from planner.errors import PROBLEM_CODES, PROBLEM_CODES_ZH
+from planner.errors import PROBLEM_ACTIONS, PROBLEM_CODES, PROBLEM_CODES_ZH
 from planner.io.norms import available_norms, load_norms
-from planner.io.schema import load_schema
+from planner.io.schema import load_measures, load_schema
 from planner.scenario import (
     BasemapSpec,
     DemandSpec,
@@ -30,6 +30,7 @@ from planner.scenario import (
     MapSpec,
     Scenario,
     SitingSpec,
+    WideSpec,
 )
 
 __all__ = ["DOCS_DIR", "check_docs", "main", "render_all", "render_norms", "render_schema"]
@@ -63,7 +64,7 @@ def render_schema(schema: dict[str, Any]) -> str:
         "header can be mapped with `columns = {...}` in the scenario.\n"
     )
     for name, t in schema.items():
-        if name == "values":
+        if name in ("values", "ambiguous"):
             continue
         ids = t["id"] if isinstance(t["id"], str) else " + ".join(t["id"])
         id_text = f"`{ids}`" if ids else "none (rows are named by feature number)"
@@ -81,11 +82,38 @@ def render_schema(schema: dict[str, Any]) -> str:
                 if c.get("required")
                 else ("default " + str(c["default"]) if "default" in c else "")
             )
+            if c.get("required") and "fallback" in c:
+                fb = "the id" if c["fallback"] == "@id" else f"`{c['fallback']}`"
+                req = f"yes (missing or unknown: {fb}, flagged)"
+            if "max" in c:
+                typ += f", ≤ {c['max']:,}"
             out.append(
                 f"| `{c['name']}` | {typ} | {req} | {_cell(c.get('unit', ''))} | {_cell(c.get('zh', ''))} "
                 f"| {_cell(', '.join(c.get('aliases', [])))} |"
             )
         out.append("")
+    out.append("## Headers never mapped on their own (ambiguous)\n")
+    out.append(
+        "These headers look like a canonical column but mean something else. They are "
+        "reported (`ambiguous_column`) and left out unless the scenario maps them with "
+        '`columns = { "<header>" = "<column>" }`.\n'
+    )
+    out.append("| header | looks like | why it is not |")
+    out.append("|---|---|---|")
+    for h, a in schema.get("ambiguous", {}).items():
+        out.append(f"| {_cell(h)} | `{a['resembles']}` | {_cell(a['reason'])} |")
+    out.append("")
+    out.append("## Units a scenario may declare per column\n")
+    out.append(
+        'In an input: `units = { population = "万人", land_area = "亩" }`; the values are '
+        "multiplied by the factor to reach the column's unit (`data/schema/measures.toml`).\n"
+    )
+    out.append("| column unit | declared unit | factor |")
+    out.append("|---|---|---|")
+    for unit, table in load_measures().items():
+        for name, factor in table.items():
+            out.append(f"| {_cell(unit)} | {_cell(name)} | {factor:,.10g} |")
+    out.append("")
     out.append("## Category values and their aliases\n")
     out.append("| category | value | accepted |")
     out.append("|---|---|---|")
@@ -140,13 +168,21 @@ def render_problems() -> str:
         "# Validation problems — 数据问题代码\n",
     ]
     out.append(
-        "Each problem in `validation.csv` and in `planner validate` carries one of these codes.\n"
+        "Each problem in `validation.csv` and in `planner validate` carries one of these codes. "
+        "A run (without `--strict`) goes on: the last column says what it does about the "
+        "problem — a documented default, or the rows kept out of the computation (listed in "
+        "`excluded_rows.csv` and flagged in the `data_flags` column of the tables that use "
+        "them). A required input that is missing, empty or without a usable row refuses "
+        "the run in any mode (exit code 1).\n"
     )
-    out.append("| code | meaning | 说明 | 处理建议 |")
-    out.append("|---|---|---|---|")
+    out.append("| code | meaning | 说明 | 处理建议 | what the run does |")
+    out.append("|---|---|---|---|---|")
     for code, text in PROBLEM_CODES.items():
-        zh, todo = PROBLEM_CODES_ZH[code]
-        out.append(f"| `{code}` | {_cell(text)} | {_cell(zh)} | {_cell(todo)} |")
+        zh, todo = PROBLEM_CODES_ZH.get(code, ("", ""))
+        out.append(
+            f"| `{code}` | {_cell(text)} | {_cell(zh)} | {_cell(todo)} | "
+            f"{_cell(PROBLEM_ACTIONS.get(code, ''))} |"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -209,6 +245,7 @@ def render_scenario() -> str:
         + ".\n"
     )
     out += _model_table(InputSpec, "`[inputs.<name>]`")
+    out += _model_table(WideSpec, "`wide = { ... }` in an input — wide tables")
     out += _model_table(DemandSpec, "`[demand]` — demand assumptions")
     out += _model_table(ForecastSpec, "`[forecast]` — forecast assumptions")
     out += _model_table(SitingSpec, "`[siting]` — siting assumptions")

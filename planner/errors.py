@@ -16,7 +16,16 @@ from typing import Literal
 Severity = Literal["error", "warning", "info"]
 
 __all__ = [
+    "EXIT_OK",
+    "EXIT_INPUTS_REFUSED",
+    "EXIT_USAGE",
+    "EXIT_STOPPED_BY_CLOCK",
+    "EXIT_STEP_FAILED",
+    "EXIT_INTERNAL",
+    "EXIT_CODES",
     "PlannerError",
+    "OutputFolderError",
+    "InputsUnusable",
     "InputError",
     "ScenarioError",
     "NormsError",
@@ -25,9 +34,9 @@ __all__ = [
     "NotFittedError",
     "SolverError",
     "StepFailed",
-    "EXIT_STEP_FAILED",
     "Problem",
     "PROBLEM_CODES",
+    "PROBLEM_ACTIONS",
     "PROBLEM_CODES_ZH",
     "SEVERITY_ZH",
     "ValidationReport",
@@ -35,8 +44,42 @@ __all__ = [
 ]
 
 
+#: Exit codes of the ``planner`` command (documented in docs/cli.md).
+EXIT_OK = 0
+#: Inputs refused: errors in strict mode (``validate``: errors found), or a required input
+#: that is unusable in any mode (missing, empty, no valid row).
+EXIT_INPUTS_REFUSED = 1
+#: Usage or scenario error, including an output folder that is refused or locked.
+EXIT_USAGE = 2
+#: The run is complete but the siting solver was stopped by the wall clock.
+EXIT_STOPPED_BY_CLOCK = 3
+#: The run is complete but a step failed (everything else written, the failure flagged).
+EXIT_STEP_FAILED = 4
+#: Internal error: an unexpected exception (a crash report is written).
+EXIT_INTERNAL = 70
+
+#: Every exit code with its meaning (docs/cli.md is checked against it).
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "complete",
+    EXIT_INPUTS_REFUSED: "inputs refused: errors in strict mode (`validate`: errors found), or a "
+    "required input unusable in any mode (missing, empty, no valid row)",
+    EXIT_USAGE: "usage or scenario error, including an output folder refused or locked by "
+    "another run",
+    EXIT_STOPPED_BY_CLOCK: "run complete, but the siting solver was stopped by the clock: "
+    "another machine may give another plan",
+    EXIT_STEP_FAILED: "run complete, but a step failed: every other output is written and the "
+    "failure is recorded in `run_status.csv`, `manifest.json` and `index.html`",
+    EXIT_INTERNAL: "internal error (an unexpected exception): a crash report "
+    "`planner-crash-<time>.txt` is written in the output's parent folder",
+}
+
+
 class PlannerError(Exception):
     """Base class of every error the planner raises on purpose."""
+
+
+class OutputFolderError(PlannerError):
+    """The output folder is refused (exists, not a planner run, holds an input) or locked."""
 
 
 class InputError(PlannerError):
@@ -67,6 +110,22 @@ class UnknownKeyError(PlannerError, KeyError):
 
     def __str__(self) -> str:  # KeyError would wrap the message in quotes
         return str(self.args[0])
+
+
+class InputsUnusable(PlannerError):
+    """A required input is unusable in any mode (missing, empty, no valid row).
+
+    ``problems`` holds every problem found, ``blocking`` the ones that stop the run.
+    """
+
+    def __init__(self, blocking: Sequence[Problem], problems: Sequence[Problem] = ()) -> None:
+        self.blocking = list(blocking)
+        self.problems = list(problems) or list(blocking)
+        lines = "\n".join(f"  {p}" for p in self.blocking[:20])
+        super().__init__(
+            f"the run cannot proceed: {len(self.blocking)} required input(s) unusable:\n{lines}\n"
+            "Fix them (every problem is listed in the validation file beside the scenario)."
+        )
 
 
 class NotFittedError(PlannerError, ValueError):
@@ -120,6 +179,7 @@ PROBLEM_CODES: dict[str, str] = {
     "unknown_column": "A header matches no canonical column or alias and is ignored.",
     "duplicate_column": "Two headers map to the same canonical column; the first is used.",
     "bad_column_mapping": "The scenario's `columns` mapping names a header or column that does not exist.",
+    "bad_unit": "The scenario's `units` names a column that is not numeric, or a unit that is not known.",
     "missing_value": "A required cell is empty.",
     "number_as_text": "A number stored as text with thousands separators ('1,234'); never coerced.",
     "placeholder_value": "A placeholder such as '缺', '—' or '/' where a number is expected.",
@@ -162,7 +222,96 @@ PROBLEM_CODES: dict[str, str] = {
     "road_disconnected": "A piece of the road network is not connected to the rest (a missing "
     "junction vertex?); left out when no school or site is near it.",
     "far_from_road": "A school or candidate site lies farther from every road than the snapping tolerance (500 m).",
+    "empty_table": "An input has no usable data row (only a header, or every row kept out).",
+    "outside_china": "A coordinate outside China's extent (73–136°E, 3–54°N): a point in France …",
+    "datum_shift": "A layer is offset from the others by the GCJ-02 or BD-09 shift although it "
+    "declares another coordinate system (the evidence is in the message).",
+    "implausible_value": "A count that cannot be right: above the refuse threshold, a population "
+    "density no place has, a 20-fold jump between years, more pupils than children of their ages.",
+    "suspicious_unit": "A value that looks like another unit (a site area of 29.6 m² in 亩 or "
+    "公顷, a population in 万人, money in 万元).",
+    "ambiguous_column": "A header whose meaning differs from the canonical column it resembles "
+    "(专任教师数 is not 高于规定学历教师数); it needs an explicit mapping.",
+    "total_row": "A total (合计 / 小计), blank or note row inside the table, dropped.",
+    "value_form": "A value in a common written form that was read ('2024年', '2023-2024学年', "
+    "'0-4岁', full-width digits, a unit suffix).",
+    "layout_detected": "How the table was laid out (title rows above the header, a two-row "
+    "header, a wide table reshaped, a delimiter or encoding detected).",
+    "unit_converted": "Values converted to the canonical unit as the scenario declares (万人 → "
+    "persons, 亩 / 公顷 → m², 万元 → 元).",
+    "forecast_fallback": "The enrolment forecast could not run; the run uses the per-thousand "
+    "norm on the population trend and says why.",
     "problem": "Unclassified problem.",
+}
+
+#: What the run does about each problem when it goes on (non-strict mode): a documented
+#: default, or the rows kept out with a flag (``excluded_rows.csv``, ``data_flags``).
+PROBLEM_ACTIONS: dict[str, str] = {
+    "unreadable_file": "a required input refuses the run; an optional one is left out (a "
+    "forecast without births or enrolment falls back to the norm)",
+    "encoding_guessed": "read with the encoding named",
+    "missing_column": "the column is empty for every row (see missing_value)",
+    "unknown_column": "ignored",
+    "duplicate_column": "the first header is used",
+    "bad_column_mapping": "the mapping is ignored",
+    "bad_unit": "the column is read in its canonical unit",
+    "missing_value": "a required value keeps the row out (or takes the column's documented "
+    "default); an optional value is missing, never 0",
+    "number_as_text": "the value is missing (never guessed); set thousands_separator = true for "
+    "the input to read it",
+    "placeholder_value": "the value is missing, never 0; a required value keeps the row out",
+    "not_numeric": "the value is missing; a required value keeps the row out",
+    "not_integer": "the value is missing; a required value keeps the row out",
+    "out_of_range": "the value is missing; a required value keeps the row out",
+    "bad_year": "the value is missing; a required value keeps the row out",
+    "bad_category": "a required value keeps the row out, or takes the column's documented "
+    "default (units: kind → urban; schools: public → true)",
+    "duplicate_id": "the first row is used; the later rows are kept out",
+    "missing_geometry": "the records have no location (located by unit_id where given)",
+    "missing_coordinates": "the record has no location (located by unit_id where given)",
+    "empty_geometry": "the record has no location; a unit keeps its demand but has no area",
+    "wrong_geometry_type": "the geometry is dropped (no location)",
+    "invalid_geometry_repaired": "repaired with make_valid",
+    "missing_crs": "degrees are read as WGS84; other coordinates give no location",
+    "bad_crs": "no location for the layer",
+    "crs_conflict": "the scenario's declared coordinate system is used",
+    "crs_range": "swapped longitude/latitude pairs are swapped back; impossible ones are dropped",
+    "bad_compute_crs": "the automatic compute CRS is used",
+    "units_overlap": "used as given; a point in two units goes to the first",
+    "outside_units": "kept out: a school's seats count in no unit, a site is not offered to "
+    "siting, a development adds no residents",
+    "unknown_unit": "the rows are kept out",
+    "unknown_school": "the rows are kept out",
+    "missing_base_year": "the latest earlier year is used",
+    "year_after_base": "ignored",
+    "years_out_of_order": "sorted on load",
+    "year_gap": "interpolated by the forecast",
+    "bad_age_group": "the row is kept out",
+    "age_gap": "the schedule table is refused",
+    "age_total_mismatch": "the age shares are used, scaled to the total",
+    "stage_mismatch": "the other stage's values are ignored",
+    "missing_stage_split": "the school adds no seats until the split is given",
+    "pupils_without_classes": "no seats from zero classes; the pupils are counted",
+    "implausible_class_size": "used as given",
+    "missing_opening_year": "not counted as supply",
+    "existing_opens_later": "counted as existing",
+    "grade_stage_mismatch": "the rows are kept out",
+    "development_in_past": "used as given (its residents may be counted twice)",
+    "roads_empty": "siting uses straight line × detour_factor",
+    "road_disconnected": "left out when no school or site is near it",
+    "far_from_road": "its road distances begin with a straight leg",
+    "empty_table": "a required input refuses the run; an optional one is left out",
+    "outside_china": "the location is dropped (no location)",
+    "datum_shift": "used as declared; set the `crs` the message names",
+    "implausible_value": "the row is kept out",
+    "suspicious_unit": "used as given; declare the column's unit with units = {...}",
+    "ambiguous_column": "ignored unless mapped with columns = {...}",
+    "total_row": "dropped",
+    "value_form": "read as the value named",
+    "layout_detected": "read as described",
+    "unit_converted": "converted",
+    "forecast_fallback": "the per-thousand norm on the population trend",
+    "problem": "",
 }
 
 
@@ -299,6 +448,8 @@ class Problem:
         The column as named in the file.
     code : str
         A short machine-readable code (``missing_column``, ``duplicate_id`` …).
+    action : str
+        What the run does about it (empty: the code's entry in :data:`PROBLEM_ACTIONS`).
     """
 
     file: str
@@ -309,6 +460,7 @@ class Problem:
     id: str | None = None
     column: str | None = None
     code: str = "problem"
+    action: str = ""
 
     def __post_init__(self) -> None:
         if self.code not in PROBLEM_CODES:
@@ -405,8 +557,17 @@ class ValidationReport:
         import pandas as pd
 
         cols = ["severity", "code", "file", "row", "id", "column", "message", "hint"]
-        cols += ["message_zh", "hint_zh"]
-        return pd.DataFrame([{c: getattr(p, c) for c in cols} for p in self.problems], columns=cols)
+        cols += ["message_zh", "hint_zh", "action"]
+        rows = [
+            {
+                **{c: getattr(p, c) for c in cols[:-1]},
+                "action": p.action or PROBLEM_ACTIONS.get(p.code, ""),
+            }
+            for p in self.problems
+        ]
+        df = pd.DataFrame(rows, columns=cols)
+        df["row"] = df["row"].astype("Int64")  # whole numbers, never '19.0'
+        return df
 
 
 class ValidationFailed(PlannerError):

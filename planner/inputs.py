@@ -8,10 +8,70 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
-from planner.errors import UnknownKeyError, ValidationReport
+from planner.errors import Problem, UnknownKeyError, ValidationReport
 from planner.scenario import INPUT_NAMES, Scenario
 
-__all__ = ["Inputs"]
+__all__ = ["EXCLUDED_COLUMNS", "FLAG_CODES_IGNORED", "Inputs", "forecast_unavailable"]
+
+
+def forecast_unavailable(scenario: Scenario, tables: dict) -> str | None:
+    """Why the scenario's enrolment forecast cannot run, or None when it can.
+
+    The forecast needs ``[forecast] enabled``, births and an enrolment history; the
+    reason names what is missing (an input not declared, or declared but unreadable or
+    left without a usable row) and the fallback.
+    """
+    if not scenario.forecast.enabled:
+        return "disabled in the scenario ([forecast] enabled = false)"
+    missing = []
+    for name, what in (("births", "births (出生人口)"), ("enrolment", "an enrolment history")):
+        if name in tables and len(tables[name]):
+            continue
+        declared = getattr(scenario.inputs, name) is not None
+        missing.append(
+            f"{what}: "
+            + (
+                "the input is declared but unreadable or without a usable row"
+                if declared
+                else f"no [inputs.{name}] in the scenario"
+            )
+        )
+    if missing:
+        return (
+            "the enrolment forecast cannot run without "
+            + "; ".join(missing)
+            + ". Fallback: the per-thousand norm on the population trend"
+        )
+    return None
+
+
+#: columns of :attr:`Inputs.excluded` (``excluded_rows.csv``)
+EXCLUDED_COLUMNS = ["input", "file", "row", "id", "code", "column"]
+#: problem codes that never flag a record (notes on how the file was read)
+FLAG_CODES_IGNORED = frozenset(
+    {
+        "encoding_guessed",
+        "unknown_column",
+        "years_out_of_order",
+        "layout_detected",
+        "value_form",
+        "unit_converted",
+        "total_row",
+        "invalid_geometry_repaired",
+    }
+)
+#: the inputs whose records are units, schools … (their first id column)
+_RECORD_INPUTS = {
+    "unit": (
+        ("units", "unit_id"),
+        ("population", "unit_id"),
+        ("population_by_age", "unit_id"),
+        ("births", "unit_id"),
+    ),
+    "school": (("schools", "school_id"), ("enrolment", "school_id")),
+    "site": (("sites", "site_id"),),
+    "development": (("developments", "dev_id"),),
+}
 
 
 @dataclass
@@ -34,6 +94,12 @@ class Inputs:
     schedules : dict
         The demographic schedules the scenario names in ``[forecast]``: ``survival``
         (``sex, age, survival``) and ``fertility`` (``age, asfr``); None = the default.
+    excluded : DataFrame
+        Every row kept out of the computation: ``input, file, row, id, code, column``
+        (written as ``excluded_rows.csv``).
+    blocking : list of Problem
+        Problems that make a run impossible in any mode (a required input missing,
+        empty or without a usable row); :func:`planner.run.compute` refuses them.
     """
 
     scenario: Scenario
@@ -42,6 +108,8 @@ class Inputs:
     compute_crs: CRS | None = None
     files: dict[str, str] = field(default_factory=dict)
     schedules: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EXCLUDED_COLUMNS))
+    blocking: list[Problem] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.tables:
@@ -79,3 +147,70 @@ class Inputs:
                 }
             )
         return pd.DataFrame(rows)
+
+    def flags(self, kind: str) -> pd.Series | None:
+        """Data flags per record: the problem codes that concern it (``data_flags`` column).
+
+        Parameters
+        ----------
+        kind : {"unit", "school", "site", "development"}
+            Units collect the problems of their own rows (units, population, births and
+            the age table) and, as ``<school_id>: <code>``, those of the schools,
+            developments and sites located in them; a school those of its schools and
+            enrolment rows.
+
+        Returns
+        -------
+        Series or None
+            ``id → "code; code"`` for the flagged records only (None: nothing flagged).
+            Notes on how a file was read (:data:`FLAG_CODES_IGNORED`) and info-level
+            problems are left out; a problem without a row but naming the whole file
+            (e.g. ``datum_shift``) flags every record of that file.
+        """
+        if kind not in _RECORD_INPUTS:
+            raise UnknownKeyError(kind, list(_RECORD_INPUTS), "Inputs.flags")
+        rows: list[tuple[str, str]] = []
+        by_file = {self.files.get(n): n for n in self.files}
+        probs = [
+            p
+            for p in self.report.problems
+            if p.severity != "info" and p.code not in FLAG_CODES_IGNORED
+        ]
+
+        def own(kind_: str) -> list[tuple[str, str]]:
+            out: list[tuple[str, str]] = []
+            names = {n for n, _ in _RECORD_INPUTS[kind_]}
+            for p in probs:
+                name = by_file.get(p.file)
+                if name not in names:
+                    continue
+                if p.id is not None:
+                    out.append((str(p.id), p.code))
+                elif p.row is None and p.code in ("datum_shift", "crs_conflict", "missing_crs"):
+                    t = self.tables.get(name)
+                    col = dict(_RECORD_INPUTS[kind_])[name]
+                    if t is not None and col in t.columns:
+                        out += [(str(i), p.code) for i in t[col].dropna().unique()]
+            for e in self.excluded.itertuples():
+                if e.input in names and pd.notna(e.id):
+                    out.append((str(e.id), f"{e.code} (row {e.row} kept out)"))
+            return out
+
+        rows = own(kind)
+        if kind == "unit":
+            for other, name, col in (
+                ("school", "schools", "school_id"),
+                ("site", "sites", "site_id"),
+                ("development", "developments", "dev_id"),
+            ):
+                t = self.tables.get(name)
+                if t is None or "unit_id" not in t.columns:
+                    continue
+                where = t.set_index(col)["unit_id"].dropna().astype(str).to_dict()
+                for rid, code in own(other):
+                    if rid in where:
+                        rows.append((where[rid], f"{rid}: {code}"))
+        if not rows:
+            return None
+        df = pd.DataFrame(rows, columns=["id", "flag"]).drop_duplicates()
+        return df.groupby("id")["flag"].agg(lambda f: "; ".join(sorted(f)))

@@ -32,8 +32,16 @@ from planner.supply import capacity_by_unit, school_capacity
 if TYPE_CHECKING:  # networkx is only needed when a road network is given
     import networkx as nx
 
+#: what the console, run_status.csv and manifest.json say when the clock cut siting
+CLOCK_MESSAGE = "stopped by the clock: another machine may give another plan"
+
 __all__ = [
+    "CLOCK_MESSAGE",
+    "STEP_HINTS",
+    "StepOutcome",
     "RunResult",
+    "run_step",
+    "forecast_unavailable",
     "compute",
     "demand_table",
     "grade_class_sizes",
@@ -58,6 +66,10 @@ class RunResult:
         Seconds spent per step.
     layers : dict
         Spatial results (GeoDataFrames in WGS84), e.g. ``catchments`` from siting.
+    steps : list of StepOutcome
+        How each step ended, in order (computation, then the outputs written).
+    isolate : bool
+        Record a failing step and go on (True), or let its exception propagate.
     """
 
     inputs: Inputs
@@ -65,6 +77,66 @@ class RunResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     layers: dict[str, object] = field(default_factory=dict)
+    steps: list[StepOutcome] = field(default_factory=list)
+    isolate: bool = True
+
+    def status(self, step: str) -> str | None:
+        """The status of ``step`` (its last record), or None if it has not run."""
+        for s in reversed(self.steps):
+            if s.step == step:
+                return s.status
+        return None
+
+    @property
+    def failed_steps(self) -> list[StepOutcome]:
+        """The steps that raised."""
+        return [s for s in self.steps if s.status == "failed"]
+
+    @property
+    def stopped_by_clock(self) -> bool:
+        """Whether the siting solver was stopped by the wall clock (``siting_summary``)."""
+        ss = self.tables.get("siting_summary")
+        if ss is None or "stopped_by_clock" not in ss.columns or not len(ss):
+            return False
+        return bool(ss["stopped_by_clock"].fillna(False).astype(bool).any())
+
+    def exit_code(self) -> int:
+        """The ``planner run`` exit code: 4 if a step failed, 3 if the clock stopped siting, else 0.
+
+        A failed step outranks the clock (it is the more serious news).
+        """
+        from planner.errors import EXIT_OK, EXIT_STEP_FAILED, EXIT_STOPPED_BY_CLOCK
+
+        if self.failed_steps:
+            return EXIT_STEP_FAILED
+        if self.stopped_by_clock:
+            return EXIT_STOPPED_BY_CLOCK
+        return EXIT_OK
+
+    def status_table(self) -> pd.DataFrame:
+        """``run_status.csv``: one row per step (step, status, seconds, message, what to do)."""
+        rows = [
+            {
+                "step": s.step,
+                "status": s.status,
+                "seconds": round(s.seconds, 3),
+                "message": s.message,
+                "what_to_do": s.hint,
+            }
+            for s in self.steps
+        ]
+        if self.stopped_by_clock:
+            rows.append(
+                {
+                    "step": "siting",
+                    "status": "stopped_by_clock",
+                    "seconds": round(self.timings.get("siting", 0.0), 3),
+                    "message": CLOCK_MESSAGE,
+                    "what_to_do": "give the solver more time ([siting] time_limit_s) for a "
+                    "reproducible plan",
+                }
+            )
+        return pd.DataFrame(rows, columns=["step", "status", "seconds", "message", "what_to_do"])
 
     def milestone_years(self) -> list[int]:
         """Base year and the scenario's milestones (within the horizon)."""
@@ -190,17 +262,144 @@ def room_checks(schools: pd.DataFrame, norms: Norms) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+#: What to do when a step fails (shown in run_status.csv, manifest.json and the console)
+STEP_HINTS: dict[str, str] = {
+    "forecast": "the seat requirement uses the per-thousand norm on the population trend; "
+    "check the births and enrolment inputs, or set [forecast] enabled = false",
+    "demand": "check the population and developments inputs (validation file); report the "
+    "error if the inputs look right",
+    "supply": "check the schools input (classes, stage, opening year) in the validation file",
+    "gaps": "needs the demand and supply steps; check their inputs",
+    "compliance": "check the schools and enrolment inputs (classes, pupils, rooms)",
+    "equity": "check the schools' resource columns (areas, equipment, teachers)",
+    "siting": "the gaps, compliance and every other output are written; rerun with "
+    "--no-siting to skip it, or check the sites input and [siting] settings",
+    "csv": "the tables could not be written; check the disk space and permissions of --out",
+    "excel": "results.xlsx is missing; the same tables are in the CSV files",
+    "inputs_copy": "the canonical inputs (inputs/) are missing; the results are unaffected",
+    "layers": "results.gpkg is missing; the tables are unaffected",
+    "charts": "charts/ is incomplete; the tables are unaffected",
+    "map": "map.html is missing; run `make assets` if the map assets are absent",
+    "html": "index.html shows only the run status; the tables are unaffected",
+}
+
+#: step statuses: ``ok``; ``fallback`` (the step could not run as configured and the run
+#: used the documented fallback, not an error); ``failed`` (it raised); ``skipped`` (a
+#: step it needs did not complete)
+STEP_STATUSES = ("ok", "fallback", "failed", "skipped")
+
+
+@dataclass
+class StepOutcome:
+    """How one step of a run ended (one row of ``run_status.csv``).
+
+    Attributes
+    ----------
+    step : str
+        The step's name (``forecast``, ``demand`` … ``map``, ``html``).
+    status : {"ok", "fallback", "failed", "skipped"}
+        See :data:`STEP_STATUSES`.
+    seconds : float
+        Time spent.
+    message : str
+        The error (failed), why it was skipped, or which fallback was used.
+    hint : str
+        What to do.
+    detail : str
+        The traceback of a failed step (for a bug report).
+    """
+
+    step: str
+    status: str
+    seconds: float = 0.0
+    message: str = ""
+    hint: str = ""
+    detail: str = ""
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line for an exception: the planner's own message, or ``Type: message``."""
+    from planner.errors import PlannerError
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, PlannerError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_step(
+    result: RunResult,
+    name: str,
+    fn: Callable[[], object],
+    *,
+    needs: tuple[str, ...] = (),
+    on_step: Callable[[str], None] | None = None,
+) -> tuple[bool, object]:
+    """Run one step of ``result`` in isolation and record how it ended.
+
+    A step whose ``needs`` did not complete is skipped. An exception is recorded as a
+    failed step (message, what to do, traceback) unless ``result.isolate`` is False, in
+    which case it propagates.
+
+    Returns
+    -------
+    ok : bool
+        Whether the step completed.
+    value : object
+        What ``fn`` returned (None unless ok).
+    """
+    import traceback
+
+    missing = [n for n in needs if result.status(n) not in ("ok", "fallback")]
+    if missing:
+        result.steps.append(
+            StepOutcome(
+                name,
+                "skipped",
+                message=f"needs the {', '.join(missing)} step, which did not complete",
+                hint=STEP_HINTS.get(missing[0], ""),
+            )
+        )
+        return False, None
+    if on_step is not None:
+        on_step(name)
+    t = time.perf_counter()
+    try:
+        value = fn()
+    except Exception as exc:
+        if not result.isolate:
+            raise
+        dt = time.perf_counter() - t
+        result.timings[name] = dt
+        result.steps.append(
+            StepOutcome(
+                name,
+                "failed",
+                dt,
+                describe_exception(exc),
+                STEP_HINTS.get(name, ""),
+                "".join(traceback.format_exception(exc)),
+            )
+        )
+        return False, None
+    dt = time.perf_counter() - t
+    result.timings[name] = dt
+    result.steps.append(StepOutcome(name, "ok", dt))
+    return True, value
+
+
 def compute(
     inputs: Inputs,
     norms: Norms,
     *,
-    forecast: pd.DataFrame | None = None,
+    forecast: pd.DataFrame | str | None = None,
     siting: bool = False,
     on_step: Callable[[str], None] | None = None,
     siting_limits=None,
     siting_progress: Callable | None = None,
+    isolate: bool = True,
 ) -> RunResult:
-    """Run every computation step on validated inputs.
+    """Run every computation step on validated inputs, each step isolated.
 
     Parameters
     ----------
@@ -208,9 +407,11 @@ def compute(
         From :func:`planner.io.load.load_inputs`.
     norms : Norms
         From :func:`planner.io.norms.load_norms` (scenario overrides applied).
-    forecast : DataFrame, optional
-        Projected pupils ``unit_id, stage, year, p10, p50, p90``; without it the
-        requirement is the per-thousand norm on the trend projection.
+    forecast : DataFrame, "auto" or None
+        Projected pupils ``unit_id, stage, year, p10, p50, p90``; ``"auto"`` runs the
+        scenario's forecast as the first step (:func:`forecast_for`; when it cannot run,
+        the step says why and the norm is used); None: the requirement is the
+        per-thousand norm on the trend projection.
     siting : bool
         Also plan new schools and expansions (``planner run`` does when the scenario's
         ``siting.enabled``); adds ``projects``, ``unserved``, ``gaps_after``,
@@ -223,6 +424,9 @@ def compute(
         The siting engine's work limits and safety cap (default: from the scenario).
     siting_progress : callable, optional
         Receives the siting engine's progress reports.
+    isolate : bool
+        Record a step that raises as failed and go on with the steps that do not need
+        it (default); False lets the exception propagate.
 
     Returns
     -------
@@ -230,108 +434,164 @@ def compute(
         Tables: ``needs`` (unit × stage × year: requirement, capacity, seat gap),
         ``needs_city``, ``school_capacity``, ``compliance`` (per school, base year),
         ``class_sizes`` (per school and grade), ``rooms``, ``equity_schools``,
-        ``equity_summary``.
+        ``equity_summary``; ``steps`` says how each step ended. ``needs``,
+        ``compliance`` and ``equity_schools`` carry ``data_flags`` (the problem codes
+        of the inputs behind each row) when any input problem concerns a unit or school.
+
+    Raises
+    ------
+    InputsUnusable
+        A required input is missing, empty or without a usable row (``inputs.blocking``).
     """
-    result = RunResult(inputs, norms)
+    if inputs.blocking:
+        from planner.errors import InputsUnusable
+
+        raise InputsUnusable(inputs.blocking, inputs.report.problems)
+    result = RunResult(inputs, norms, isolate=isolate)
     sc = inputs.scenario
+    state: dict[str, object] = {}
 
-    def step(name: str):
-        if on_step:
-            on_step(name)
-        return time.perf_counter()
+    if isinstance(forecast, str):
+        if forecast != "auto":
+            raise ValueError(f"forecast must be a table, 'auto' or None, not {forecast!r}")
+        reason = forecast_unavailable(inputs)
+        if reason is not None:
+            # not asked for (disabled, or neither births nor enrolment given): skipped;
+            # asked for but a declared input is missing or unusable: the norm as fallback
+            declared = any(getattr(sc.inputs, n) is not None for n in ("births", "enrolment"))
+            status = "fallback" if sc.forecast.enabled and declared else "skipped"
+            result.steps.append(
+                StepOutcome(
+                    "forecast",
+                    status,
+                    message=reason,
+                    hint="" if status == "skipped" else STEP_HINTS["forecast"],
+                )
+            )
+            forecast = None
+        else:
+            ok, value = run_step(result, "forecast", lambda: forecast_for(inputs), on_step=on_step)
+            forecast = None
+            if ok:
+                forecast, details = value  # type: ignore[misc]
+                for k, v in details.items():
+                    result.tables[f"forecast_{k}"] = v
 
-    t = step("demand")
-    req = demand_table(inputs, norms, forecast)
-    result.timings["demand"] = time.perf_counter() - t
-
-    t = step("supply")
-    schools = inputs["schools"]
-    cap_school = school_capacity(schools, norms, sc.years)
-    cap_unit = capacity_by_unit(cap_school)
-    result.timings["supply"] = time.perf_counter() - t
-
-    t = step("gaps")
-    gaps = seat_gaps(req, cap_unit, basis=sc.demand.requirement_basis)
-    units = pd.DataFrame(inputs["units"][["unit_id", "name", "kind"]])
-    needs = units.merge(gaps, on="unit_id", how="right")
-    needs = needs.merge(
-        cap_unit[["unit_id", "stage", "year", "students", "schools"]],
-        on=["unit_id", "stage", "year"],
-        how="left",
+    _, req = run_step(
+        result, "demand", lambda: demand_table(inputs, norms, forecast), on_step=on_step
     )
-    needs[["students", "schools"]] = needs[["students", "schools"]].fillna(0).astype("int64")
-    fc_cols = []
-    if "forecast_public" in needs.columns:
-        needs["public_gap"] = np.maximum(needs["forecast_public"] - needs["capacity_public"], 0)
-        fc_cols = [
-            "forecast_p10",
-            "forecast_p50",
-            "forecast_p90",
-            "private_share",
-            "forecast_public",
-            "forecast_private",
-            "public_gap",
-        ]
-    cols = [
-        "unit_id",
-        "name",
-        "kind",
-        "stage",
-        "year",
-        "population",
-        "population_source",
-        "development_residents",
-        "per_thousand",
-        "development_seats",
-        "norm_seats",
-        "forecast_seats",
-        "required_seats",
-        "basis",
-        "capacity_public",
-        "capacity_private",
-        "capacity",
-        "seat_gap",
-        "surplus",
-        "schools",
-        "students",
-        *fc_cols,
-    ]
-    result.tables["needs"] = needs[cols]
-    result.tables["needs_city"] = city_totals(gaps)
-    result.tables["school_capacity"] = cap_school
-    comp = school_compliance(cap_school, schools, norms, sc.base_year)
-    result.tables["compliance"] = comp
-    if "enrolment" in inputs:
-        result.tables["class_sizes"] = grade_class_sizes(inputs["enrolment"], sc.base_year, norms)
-    result.tables["rooms"] = room_checks(schools, norms)
-    result.timings["gaps"] = time.perf_counter() - t
+    schools = inputs["schools"]
 
-    t = step("equity")
-    existing = schools.loc[schools["status"] == "existing"]
-    ind = school_indicators(existing, norms)
-    result.tables["equity_schools"] = ind
-    result.tables["equity_summary"] = equity_summary(ind, norms)
-    result.timings["equity"] = time.perf_counter() - t
+    def _supply():
+        cap_school = school_capacity(schools, norms, sc.years)
+        state["cap_school"] = cap_school
+        state["cap_unit"] = capacity_by_unit(cap_school)
+        result.tables["school_capacity"] = cap_school
+
+    run_step(result, "supply", _supply, on_step=on_step)
+
+    def _gaps():
+        cap_unit = state["cap_unit"]
+        gaps = seat_gaps(req, cap_unit, basis=sc.demand.requirement_basis)
+        units = pd.DataFrame(inputs["units"][["unit_id", "name", "kind"]])
+        needs = units.merge(gaps, on="unit_id", how="right")
+        needs = needs.merge(
+            cap_unit[["unit_id", "stage", "year", "students", "schools"]],
+            on=["unit_id", "stage", "year"],
+            how="left",
+        )
+        needs[["students", "schools"]] = needs[["students", "schools"]].fillna(0).astype("int64")
+        fc_cols = []
+        if "forecast_public" in needs.columns:
+            needs["public_gap"] = np.maximum(needs["forecast_public"] - needs["capacity_public"], 0)
+            fc_cols = [
+                "forecast_p10",
+                "forecast_p50",
+                "forecast_p90",
+                "private_share",
+                "forecast_public",
+                "forecast_private",
+                "public_gap",
+            ]
+        cols = [
+            "unit_id",
+            "name",
+            "kind",
+            "stage",
+            "year",
+            "population",
+            "population_source",
+            "development_residents",
+            "per_thousand",
+            "development_seats",
+            "norm_seats",
+            "forecast_seats",
+            "required_seats",
+            "basis",
+            "capacity_public",
+            "capacity_private",
+            "capacity",
+            "seat_gap",
+            "surplus",
+            "schools",
+            "students",
+            *fc_cols,
+        ]
+        needs = needs[cols]
+        flags = inputs.flags("unit")
+        if flags is not None:
+            needs = needs.assign(data_flags=needs["unit_id"].map(flags).fillna(""))
+        result.tables["needs"] = needs
+        result.tables["needs_city"] = city_totals(gaps)
+
+    run_step(result, "gaps", _gaps, needs=("demand", "supply"), on_step=on_step)
+
+    def _compliance():
+        comp = school_compliance(state["cap_school"], schools, norms, sc.base_year)
+        flags = inputs.flags("school")
+        if flags is not None:
+            comp = comp.assign(data_flags=comp["school_id"].map(flags).fillna(""))
+        result.tables["compliance"] = comp
+        if "enrolment" in inputs:
+            result.tables["class_sizes"] = grade_class_sizes(
+                inputs["enrolment"], sc.base_year, norms
+            )
+        result.tables["rooms"] = room_checks(schools, norms)
+
+    run_step(result, "compliance", _compliance, needs=("supply",), on_step=on_step)
+
+    def _equity():
+        existing = schools.loc[schools["status"] == "existing"]
+        ind = school_indicators(existing, norms)
+        flags = inputs.flags("school")
+        if flags is not None:
+            ind = ind.assign(data_flags=ind["school_id"].map(flags).fillna(""))
+        result.tables["equity_schools"] = ind
+        result.tables["equity_summary"] = equity_summary(ind, norms)
+
+    run_step(result, "equity", _equity, on_step=on_step)
 
     if siting:
-        from planner.siting.schools import site_schools
 
-        t = step("siting")
-        outcome = site_schools(
-            inputs,
-            norms,
-            result.tables["needs"],
-            cap_school,
-            network=road_network(inputs),
-            limits=siting_limits,
-            progress=siting_progress,
-        )
-        result.tables.update(outcome.tables)
-        if outcome.catchments is not None:
-            result.layers["catchments"] = outcome.catchments
-        if outcome.allocations is not None:
-            result.layers["allocations"] = outcome.allocations
-        result.timings["siting"] = time.perf_counter() - t
+        def _siting():
+            from planner.siting.schools import site_schools
+
+            outcome = site_schools(
+                inputs,
+                norms,
+                result.tables["needs"],
+                state["cap_school"],
+                network=road_network(inputs),
+                limits=siting_limits,
+                progress=siting_progress,
+            )
+            result.tables.update(outcome.tables)
+            if outcome.catchments is not None:
+                result.layers["catchments"] = outcome.catchments
+            if outcome.allocations is not None:
+                result.layers["allocations"] = outcome.allocations
+
+        run_step(result, "siting", _siting, needs=("gaps",), on_step=on_step)
     return result
 
 
@@ -385,22 +645,38 @@ def needs_wide(needs: pd.DataFrame, stage: str, value: str = "seat_gap") -> pd.D
 
 
 def summary(result: RunResult) -> dict[str, object]:
-    """Headline figures: city seat gap by stage at the milestones, 大班额 / 大校额, CV failures."""
-    city = result.tables["needs_city"].set_index(["stage", "year"])
+    """Headline figures: city seat gap by stage at the milestones, 大班额 / 大校额, CV failures.
+
+    Tables a failed step did not produce are left out (``None`` counts); an indicator
+    without data is listed under ``cv_no_data``, never as a failure.
+    """
     out: dict[str, object] = {"gap": {}}
-    for stage in STAGES:
-        for y in result.milestone_years():
-            if (stage, y) in city.index:
-                out["gap"][f"{stage} {y}"] = int(city.loc[(stage, y), "seat_gap"])
-    comp = result.tables["compliance"]
-    out["oversized_class_schools"] = int(comp.loc[comp["oversized_class"], "school_id"].nunique())
-    out["oversized_schools"] = int(comp.loc[comp["oversized_school"], "school_id"].nunique())
-    eq = result.tables["equity_summary"]
-    out["cv_failing"] = [
-        f"{r.stage}: {r.indicator} ({r.cv:.3f} > {r.cv_limit})"
-        for r in eq.itertuples()
-        if not r.cv_ok
-    ]
+    if "needs_city" in result.tables:
+        city = result.tables["needs_city"].set_index(["stage", "year"])
+        for stage in STAGES:
+            for y in result.milestone_years():
+                if (stage, y) in city.index:
+                    out["gap"][f"{stage} {y}"] = int(city.loc[(stage, y), "seat_gap"])
+    comp = result.tables.get("compliance")
+    out["oversized_class_schools"] = (
+        int(comp.loc[comp["oversized_class"].fillna(False).astype(bool), "school_id"].nunique())
+        if comp is not None
+        else None
+    )
+    out["oversized_schools"] = (
+        int(comp.loc[comp["oversized_school"].fillna(False).astype(bool), "school_id"].nunique())
+        if comp is not None
+        else None
+    )
+    eq = result.tables.get("equity_summary")
+    out["cv_failing"] = []
+    out["cv_no_data"] = []
+    if eq is not None:
+        for r in eq.itertuples():
+            if pd.isna(r.cv):
+                out["cv_no_data"].append(f"{r.stage}: {r.indicator}")
+            elif not bool(r.cv_ok):
+                out["cv_failing"].append(f"{r.stage}: {r.indicator} ({r.cv:.3f} > {r.cv_limit})")
     return out
 
 
@@ -411,14 +687,25 @@ def milestone_gaps(result: RunResult) -> pd.DataFrame:
     return c[c["year"].isin(years)].pivot(index="stage", columns="year", values="seat_gap")
 
 
+def forecast_unavailable(inputs: Inputs) -> str | None:
+    """Why the scenario's enrolment forecast cannot run, or None when it can.
+
+    See :func:`planner.inputs.forecast_unavailable` (the rule, also used by the
+    validation report).
+    """
+    from planner.inputs import forecast_unavailable as rule
+
+    return rule(inputs.scenario, inputs.tables)
+
+
 def forecast_for(inputs: Inputs) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
-    """The scenario's enrolment forecast, or (None, {}) when disabled or data are missing.
+    """The scenario's enrolment forecast, or (None, {}) when it cannot run.
 
     Needs births and an enrolment history (``[forecast] enabled``); see
-    :func:`planner.forecast.pipeline.enrolment_forecast`.
+    :func:`planner.forecast.pipeline.enrolment_forecast` and, for the reason it cannot
+    run, :func:`forecast_unavailable`.
     """
-    sc = inputs.scenario
-    if not sc.forecast.enabled or "births" not in inputs or "enrolment" not in inputs:
+    if forecast_unavailable(inputs) is not None:
         return None, {}
     from planner.forecast.pipeline import enrolment_forecast
 

@@ -17,6 +17,7 @@ from planner.errors import ScenarioError, UnknownKeyError
 
 __all__ = [
     "InputSpec",
+    "WideSpec",
     "InputsSpec",
     "Scenario",
     "DemandSpec",
@@ -50,6 +51,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class WideSpec(_Strict):
+    """A wide table to reshape to long rows (宽表转长表).
+
+    Attributes
+    ----------
+    key : {"grade", "year", "age"}
+        What the spread-out headers are: grades (``一年级`` … ``九年级``, ``初一``, ``7年级``),
+        years (``2012``, ``2012年``, ``2023-2024学年``) or ages (``0岁``, ``0-4岁``,
+        ``85岁及以上``). Each such column becomes rows with that value in the key column.
+    value : str or None
+        The canonical column the cells go to (default: the table's count — ``students``
+        for enrolment, ``population``, ``births``). Under a two-row header the lower
+        header names it instead (``一年级/班数`` → ``classes``).
+    """
+
+    key: Literal["grade", "year", "age"]
+    value: str | None = None
+
+
 class InputSpec(_Strict):
     """How to read one input file.
 
@@ -59,25 +79,65 @@ class InputSpec(_Strict):
         File path, relative to the scenario file's folder (or absolute).
     crs : str, optional
         Coordinate system of the coordinates in the file: ``"WGS84"``, ``"CGCS2000"``,
-        ``"GCJ-02"`` (Amap / Tencent exports) or ``"EPSG:NNNN"``. Required for CSV/XLSX
-        with longitude/latitude columns and for GIS files that carry no CRS.
+        ``"GCJ-02"`` (Amap / Tencent exports), ``"BD-09"`` (Baidu exports) or
+        ``"EPSG:NNNN"``. Required for CSV/XLSX with longitude/latitude columns and for GIS
+        files that carry no CRS. When the file declares another one, this one is used
+        (with a warning naming both).
     encoding : str, optional
-        Text encoding (``"GBK"``, ``"UTF-8"``); detected when omitted.
+        Text encoding (``"GBK"``, ``"UTF-8"``, ``"UTF-16"``, ``"Big5"``); detected when
+        omitted.
+    delimiter : str, optional
+        Field separator of a CSV/TXT file (``","``, ``"tab"`` or a tab character for
+        tab-separated text, ``";"``, ``"|"``); detected when omitted.
     layer : str, optional
         GeoPackage layer.
     sheet : str or int, optional
         XLSX sheet name or 0-based index.
+    header_row : int, optional
+        1-based row of the header in a CSV/XLSX file (below a title row); found
+        automatically when omitted.
+    header_rows : int, optional
+        2 for a two-row (merged) header: an upper cell spanning several columns is joined
+        to each lower one (``小学部`` over ``班级数`` → ``小学部/班级数``); detected when
+        omitted.
+    skip_rows : list of int
+        1-based file rows to drop (a units row under the header, a subtotal).
+    footer_rows : int
+        Rows to drop at the end of the table (notes, signatures). Total rows (合计,
+        小计, 总计) and note rows (注：…) are dropped anyway, with a note.
     columns : dict, optional
         Header mapping ``{"header in the file" = "canonical name"}`` for headers the
-        built-in aliases do not know.
+        built-in aliases do not know, or ambiguous ones (``专任教师数``).
+    values : dict, optional
+        Value aliases for category columns: ``{ kind = { "镇区" = "town" } }``, or flat
+        ``{ "镇区" = "town" }`` for whichever category column allows the value.
+    units : dict, optional
+        Unit of a numeric column in the file, by canonical column:
+        ``{ population = "万人", land_area = "亩", equipment_value = "万元" }``; values are
+        converted to the canonical unit (see the schema page for the units known).
+    wide : WideSpec, optional
+        Reshape a wide table: ``wide = { key = "grade" }`` (columns 一年级…九年级),
+        ``{ key = "year" }`` (columns 2012, 2013 …) or ``{ key = "age" }``.
+    thousands_separator : bool
+        Read numbers written with thousands separators (``1,234``, ``1，234``); by
+        default they are reported and left missing, never guessed.
     """
 
     path: str
     crs: str | None = None
     encoding: str | None = None
+    delimiter: str | None = None
     layer: str | None = None
     sheet: str | int | None = None
+    header_row: int | None = Field(default=None, ge=1, le=1000)
+    header_rows: Literal[1, 2] | None = None
+    skip_rows: list[int] = Field(default_factory=list)
+    footer_rows: int = Field(default=0, ge=0)
     columns: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, str | dict[str, str]] = Field(default_factory=dict)
+    units: dict[str, str] = Field(default_factory=dict)
+    wide: WideSpec | None = None
+    thousands_separator: bool = False
 
 
 class InputsSpec(_Strict):

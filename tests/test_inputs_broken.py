@@ -229,25 +229,28 @@ def test_unknown_scenario_key_names_closest(city):
 
 
 def test_strict_mode_refuses_with_every_error(city):
-    city.schools_csv += "S1,重复小学,小学,公办,113.50,22.80,缺,200\n"
+    city.schools_csv += "S1,重复小学,小学,公办,113.31,22.51,缺,200\n"
+    city.schools_csv += "S9,远郊小学,小学,公办,113.50,22.80,6,200\n"
     with pytest.raises(ValidationFailed) as ei:
         load(city.write(), strict=True)
     got = {p.code for p in ei.value.problems}
     assert {"duplicate_id", "placeholder_value", "outside_units"} <= got
 
 
-def test_many_bad_rows_are_summarised(city):
+def test_many_bad_rows_are_all_listed(city):
     rows = "".join(f"X{i},学校{i},小学,公办,113.31,22.51,缺,100\n" for i in range(30))
     city.schools_csv += rows
     inp = load(city.write())
     ps = problems(inp, "placeholder_value")
-    assert len(ps) == 21 and "10 more rows" in ps[-1].message
+    # every row is listed (the console groups them, see test_run_status)
+    assert len(ps) == 30 and sorted(p.row for p in ps) == list(range(5, 35))
 
 
 def test_cli_validate_reports_without_traceback(city):
     from planner.cli import app
 
-    city.schools_csv += "S1,重复小学,小学,公办,113.50,22.80,缺,200\n"
+    city.schools_csv += "S1,重复小学,小学,公办,113.31,22.51,缺,200\n"
+    city.schools_csv += "S9,远郊小学,小学,公办,113.50,22.80,6,200\n"
     res = CliRunner().invoke(app, ["validate", str(city.write())])
     assert res.exit_code == 1, res.output
     assert "Traceback" not in res.output
@@ -298,7 +301,7 @@ def test_run_writes_atomically_and_never_overwrites(city, tmp_path):
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
 
 
-def test_failed_run_leaves_nothing(city, tmp_path, monkeypatch):
+def test_crash_while_writing_leaves_nothing_but_a_report(city, tmp_path, monkeypatch):
     import planner.io.run_output as ro
 
     sc = city.write()
@@ -307,13 +310,18 @@ def test_failed_run_leaves_nothing(city, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ro, "write_excel", boom)
+    # the manifest is not an isolated step: failing there is an internal error
+    monkeypatch.setattr(ro, "write_json", boom)
     from planner.cli import app
 
     r = CliRunner().invoke(app, ["run", str(sc), "--out", str(out)])
-    assert r.exit_code != 0
+    assert r.exit_code == 70, r.output
+    assert "disk full" in r.output and "Traceback" not in r.output
     assert not out.exists()
-    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name or p.suffix == ".lock"]
+    (report,) = tmp_path.glob("planner-crash-*.txt")
+    text = report.read_text(encoding="utf-8")
+    assert "RuntimeError: disk full" in text and str(sc.resolve()) in text and "pandas" in text
 
 
 def test_point_geometry_type_checked(city, tmp_path):

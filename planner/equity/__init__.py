@@ -200,7 +200,11 @@ def equity_summary(indicators: pd.DataFrame, norms: Norms) -> pd.DataFrame:
                     "share_schools_met": float(gg[f"{ind}_met"].mean()) if len(gg) else np.nan,
                     "cv": cv,
                     "cv_limit": limit,
-                    "cv_ok": bool(cv <= limit) if np.isfinite(cv) else False,
+                    # no data is no verdict (NA), never a failure or a pass
+                    "cv_ok": bool(cv <= limit) if np.isfinite(cv) else pd.NA,
                 }
             )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["cv_ok"] = out["cv_ok"].astype("boolean")
+    return out

@@ -8,6 +8,7 @@ derived) and the problems found; nothing is read or written here.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -16,8 +17,9 @@ import shapely
 
 from planner.errors import Problem
 from planner.io.canonical import RowReporter
+from planner.io.crs import DATUMS, choose_compute_crs, from_datum, to_datum
 
-__all__ = ["cross_check", "derive_school_stages", "STAGE_GRADES"]
+__all__ = ["cross_check", "derive_school_stages", "detect_datum_shift", "STAGE_GRADES"]
 
 #: grades taught in each stage (primary 1–6, junior 7–9)
 STAGE_GRADES = {"primary": range(1, 7), "junior": range(7, 10)}
@@ -32,6 +34,283 @@ SCHOOL_STAGES = {
 IMPLAUSIBLE_CLASS_SIZE = 90
 #: tolerated relative difference between the age table and the population totals
 AGE_TOTAL_TOLERANCE = 0.02
+#: residents per km² above which a unit's population cannot be right (the densest city
+#: districts in the world reach about 50,000–60,000; Macao as a whole about 21,000)
+MAX_DENSITY_PER_KM2 = 150_000
+#: a year's population this many times above or below the unit's median is a typing or
+#: unit error (no planning unit grows or shrinks 20-fold)
+MAX_JUMP = 20.0
+#: a unit population below this (and above 0) is most likely in 万人
+SMALL_POPULATION = 100
+#: a school or site area below this (m²) is most likely in 亩 or 公顷
+SMALL_AREA_M2 = 200.0
+#: equipment value per pupil below this (yuan) is most likely in 万元
+SMALL_EQUIPMENT_PER_PUPIL = 10.0
+#: pupils of a stage per resident of its ages, city-wide, above which the counts disagree
+MAX_PUPILS_PER_CHILD = 1.5
+#: share of located points that must agree with their stated unit for a datum to be
+#: taken as decisive evidence (and the layer converted)
+DATUM_DECISIVE_SHARE = 0.95
+
+
+def _with_drop(df: pd.DataFrame) -> pd.DataFrame:
+    if "_drop" in df.columns:
+        return df
+    df = df.copy()
+    df["_drop"] = pd.Series(pd.NA, index=df.index, dtype="string")
+    return df
+
+
+def _drop(df: pd.DataFrame, mask, reason: str) -> None:
+    """Keep the rows out (in place), unless they are already kept out for another reason."""
+    m = np.asarray(mask, dtype=bool) & df["_drop"].isna().to_numpy()
+    if m.any():
+        df.loc[m, "_drop"] = reason
+
+
+def _locate_ids(points: gpd.GeoSeries, units: gpd.GeoDataFrame) -> pd.Series:
+    """The unit_id each point lies in (NA outside every unit), aligned to ``points``."""
+    pts = gpd.GeoDataFrame({"_pos": np.arange(len(points))}, geometry=points.to_numpy(), crs=4326)
+    ok = pts.geometry.notna() & ~pts.geometry.is_empty
+    hit = gpd.sjoin(pts[ok], units[["unit_id", "geometry"]], how="left", predicate="within")
+    hit = hit.sort_values(["_pos", "unit_id"]).drop_duplicates("_pos")
+    out = pd.Series(pd.NA, index=range(len(points)), dtype="string")
+    out.iloc[hit["_pos"].to_numpy()] = hit["unit_id"].astype("string").to_numpy()
+    return out
+
+
+def detect_datum_shift(
+    df: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    file: str,
+    declared: str,
+    *,
+    what: str = "points",
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Test whether a layer's offset to the units is another datum's shift (GCJ-02, BD-09).
+
+    The layer was read as ``declared``. For each other datum *H*, its coordinates are
+    taken back to what the file held and read as *H* instead; the hypothesis that makes
+    the layer agree best with the units wins. Agreement is the number of records that
+    lie in the unit their own ``unit_id`` names (when at least five name one), else the
+    number that lie in any unit.
+
+    When *H* beats the declared datum by at least two records (and 2 %), a ``datum_shift``
+    problem gives the evidence (both counts, the size of the shift). When *H* also makes
+    at least :data:`DATUM_DECISIVE_SHARE` of the records agree, the layer is converted as
+    *H* (the message says so); otherwise it is used as declared.
+
+    Parameters
+    ----------
+    df : GeoDataFrame
+        The layer (WGS84, as read), with ``unit_id`` (the stated unit, may be NA).
+    units : GeoDataFrame
+        The planning units (WGS84).
+    file : str
+        The layer's file label.
+    declared : {"WGS84", "GCJ-02", "BD-09"}
+        The datum the layer was read in.
+    what : str
+        What the records are, for the message (``schools``).
+
+    Returns
+    -------
+    df : GeoDataFrame
+        The layer, converted when the evidence is decisive.
+    problems : list of Problem
+    """
+    geom = df.geometry
+    ok = (geom.notna() & ~geom.is_empty).to_numpy()
+    if ok.sum() < 3 or not len(units):
+        return df, []
+    pts = geom.where(ok).representative_point()
+    stated = df["unit_id"].astype("string")
+    ref = ok & stated.notna().to_numpy()
+    mode = "stated" if ref.sum() >= 5 else "inside"
+    if mode == "inside":
+        ref = ok
+    n = int(ref.sum())
+    x0, y0 = pts.x.to_numpy(), pts.y.to_numpy()
+    rx, ry = to_datum(x0, y0, declared)
+
+    def score(x: np.ndarray, y: np.ndarray) -> int:
+        loc = _locate_ids(gpd.GeoSeries(gpd.points_from_xy(x, y), crs=4326), units)
+        if mode == "stated":
+            same = loc.fillna("\x00").to_numpy(dtype=object) == stated.fillna("\x01").to_numpy(
+                dtype=object
+            )
+            agree = same & ref
+        else:
+            agree = loc.notna().to_numpy() & ref
+        return int(np.nansum(agree.astype(bool)))
+
+    base = score(x0, y0)
+    if base == n:  # every record agrees as declared: nothing can do better
+        return df, []
+    best, best_score, best_xy = None, base, None
+    for h in DATUMS:
+        if h == declared:
+            continue
+        hx, hy = from_datum(rx, ry, h)
+        sc = score(np.asarray(hx), np.asarray(hy))
+        if sc > best_score:
+            best, best_score, best_xy = h, sc, (np.asarray(hx), np.asarray(hy))
+    gain = best_score - base
+    # without stated units the evidence is only points entering the units' outline: ask for
+    # more of it, and never convert on it
+    need = max(2, 0.02 * n) if mode == "stated" else max(3, 0.05 * n)
+    if best is None or gain < need:
+        return df, []
+    # metres per degree: 111,320 × cos(latitude) east, about 110,574 north
+    dx = (best_xy[0] - x0) * 111_320.0 * np.cos(np.radians(y0))
+    dy = (best_xy[1] - y0) * 110_574.0
+    shift_m = float(np.nanmedian(np.hypot(dx, dy)))
+    how = "lie in the unit their unit_id names" if mode == "stated" else "lie in a planning unit"
+    evidence = (
+        f"as {declared}, {base} of {n} {what} {how}; read as {best}, {best_score} of {n} do "
+        f"(a shift of about {shift_m:,.0f} m)"
+    )
+    decisive = mode == "stated" and best_score >= DATUM_DECISIVE_SHARE * n
+    crs_word = {"WGS84": "WGS84", "GCJ-02": "GCJ-02", "BD-09": "BD-09"}[best]
+    problem = Problem(
+        file,
+        f"{Path(file).name} looks like {best} although it says {declared} — {evidence}",
+        f'set crs = "{crs_word}" for this input (or fix the file); if the units layer is the '
+        "shifted one, set its crs instead"
+        + ("" if mode == "stated" else "; a unit_id (所属单元) column would make the test sharper"),
+        severity="error" if decisive else "warning",
+        column="geometry",
+        code="datum_shift",
+        action=(
+            f"converted as {best} (decisive evidence); set the crs to confirm"
+            if decisive
+            else "used as declared (the evidence is not decisive)"
+        ),
+    )
+    if not decisive:
+        return df, [problem]
+    out = df.copy()
+    raw = gpd.GeoSeries(out.geometry.values, crs=4326)
+
+    def _convert(gs: gpd.GeoSeries) -> gpd.GeoSeries:
+        from planner.io.crs import from_datum_geoseries, to_datum_geoseries
+
+        return from_datum_geoseries(to_datum_geoseries(gs, declared), best)
+
+    out = out.set_geometry(_convert(raw).values, crs=4326)
+    return out, [problem]
+
+
+def _unit_area_km2(units: gpd.GeoDataFrame) -> pd.Series:
+    g = units[units.geometry.notna() & ~units.geometry.is_empty]
+    if not len(g):
+        return pd.Series(dtype=float)
+    metric = g.geometry.to_crs(choose_compute_crs(g.geometry.representative_point().x.to_numpy()))
+    return pd.Series(metric.area.to_numpy() / 1e6, index=g["unit_id"].to_numpy())
+
+
+def _check_population_values(
+    pop: pd.DataFrame, units: gpd.GeoDataFrame, file: str
+) -> list[Problem]:
+    """Populations no place has: density, 20-fold jumps, figures in 万人 (rows kept out)."""
+    rep = _reporter(file, pop, "unit_id")
+    live = pop["_drop"].isna() & pop["population"].notna()
+    v = pop["population"].astype("Float64")
+    small = live & (v > 0) & (v < SMALL_POPULATION)
+    # a few small units may be real (an industrial park); a whole file of them is in 万人
+    whole_file = bool(v[live].median() < SMALL_POPULATION) if live.any() else False
+    rep.report(
+        small,
+        "population",
+        lambda p: (
+            f"a population of {v.iloc[p]:g} for a planning unit: is it in 万人?"
+            + (" (so are most of the file's)" if whole_file else "")
+        ),
+        'declare the unit: units = { population = "万人" } for this input',
+        "suspicious_unit",
+        severity="error" if whole_file else "warning",
+        action="the row is kept out" if whole_file else "used as given",
+    )
+    if whole_file:
+        _drop(pop, small, "suspicious_unit|population")
+    try:
+        area = _unit_area_km2(units)
+    except Exception:  # no usable unit polygon: reported with the units
+        area = pd.Series(dtype=float)
+    a = pop["unit_id"].map(area).astype(float)
+    dens = v.astype(float) / a
+    dense = live & ~small & (dens > MAX_DENSITY_PER_KM2).fillna(False)
+    rep.report(
+        dense,
+        "population",
+        lambda p: (
+            f"{v.iloc[p]:,.0f} residents on {a.iloc[p]:,.2f} km² is {dens.iloc[p]:,.0f} "
+            f"per km²; no place has more than about {MAX_DENSITY_PER_KM2:,} per km²"
+        ),
+        "check the value (an extra digit? persons instead of 万人?) and the unit's polygon",
+        "implausible_value",
+        action="the row is kept out",
+    )
+    _drop(pop, dense, "implausible_value|population")
+    ok = pop["_drop"].isna() & v.notna() & (v > 0)
+    med = v.where(ok).groupby(pop["unit_id"]).transform("median").astype(float)
+    cnt = v.where(ok).groupby(pop["unit_id"]).transform("count")
+    ratio = v.astype(float) / med
+    jump = ok & (cnt >= 3) & ((ratio > MAX_JUMP) | (ratio < 1 / MAX_JUMP)).fillna(False)
+    rep.report(
+        jump,
+        "population",
+        lambda p: (
+            f"{v.iloc[p]:,.0f} is {ratio.iloc[p]:.3g} times the unit's usual "
+            f"{med.iloc[p]:,.0f} (other years)"
+        ),
+        "check the value: a typing error, or another unit (万人 / 人)?",
+        "implausible_value",
+        action="the row is kept out",
+    )
+    _drop(pop, jump, "implausible_value|population")
+    return rep.problems
+
+
+def _check_pupils_against_ages(
+    schools: pd.DataFrame, age: pd.DataFrame, file: str, base_year: int
+) -> list[Problem]:
+    """City-wide pupils of each stage against the residents of its ages (base year)."""
+    a = age.loc[age["_drop"].isna() & (age["year"] <= base_year)] if "_drop" in age else age
+    if not len(a):
+        return []
+    year = int(a["year"].max())
+    a = a.loc[
+        (a["year"] == year) & (a["sex"] != "total")
+        if (a["sex"] != "total").any()
+        else (a["year"] == year)
+    ]
+    ex = schools.loc[schools["status"] == "existing"]
+    probs = []
+    for stage, grades in STAGE_GRADES.items():
+        lo, hi = min(grades) + 5, max(grades) + 5  # grade 1 ≈ age 6
+        single = a.loc[a["age_hi"].notna() & (a["age_lo"] >= lo) & (a["age_hi"] <= hi)]
+        children = float(single["population"].sum())
+        pupils = float(ex[f"students_{stage}"].astype("Float64").fillna(0).sum())
+        if children <= 0 or pupils <= 0:
+            continue
+        ratio = pupils / children
+        if ratio > MAX_PUPILS_PER_CHILD:
+            probs.append(
+                Problem(
+                    file,
+                    f"the schools have {pupils:,.0f} {stage} pupils but the units have "
+                    f"{children:,.0f} residents aged {lo}–{hi} in {year} ({ratio:.2f} pupils per "
+                    "child)",
+                    "check the pupil counts (a doubled row? classes and pupils swapped?) and "
+                    "the age table",
+                    severity="warning",
+                    column=f"students_{stage}",
+                    code="implausible_value",
+                    action="used as given",
+                )
+            )
+    return probs
 
 
 def _reporter(file: str, df: pd.DataFrame, id_col: str | None) -> RowReporter:
@@ -86,6 +365,8 @@ def cross_check(
     tables: Mapping[str, pd.DataFrame],
     files: Mapping[str, str],
     base_year: int,
+    *,
+    datums: Mapping[str, str | None] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Check the inputs against each other.
 
@@ -97,21 +378,38 @@ def cross_check(
         The file label of each input, used in messages.
     base_year : int
         The scenario's base year.
+    datums : mapping, optional
+        The datum each spatial input was read in (``"WGS84"``, ``"GCJ-02"``, ``"BD-09"``
+        or None when unknown or projected): a point layer whose offset to the units
+        matches another datum's shift is reported (and converted when the evidence is
+        decisive, see :func:`detect_datum_shift`).
 
     Returns
     -------
     tables : dict
         Updated tables: ``unit_id`` filled in from locations for schools, developments
-        and sites; per-stage class and pupil columns for schools.
+        and sites; per-stage class and pupil columns for schools; a ``_drop`` column
+        (``code|column``) on rows kept out (unknown units or schools, sites and
+        developments outside every unit, implausible populations).
     problems : list of Problem
     """
-    out = dict(tables)
+    out = {k: _with_drop(v) for k, v in tables.items()}
     problems: list[Problem] = []
     units = out.get("units")
     unit_ids = set(units["unit_id"].dropna()) if units is not None else set()
 
     if units is not None and len(units):
         problems += _check_unit_overlaps(units, files["units"])
+        for name in ("schools", "developments", "sites"):
+            if name in out and (datums or {}).get(name) in DATUMS:
+                out[name], probs = detect_datum_shift(
+                    out[name],
+                    units,
+                    files[name],
+                    datums[name],
+                    what=name,  # type: ignore[index]
+                )
+                problems += probs
 
     # -- point inputs: locate in units -------------------------------------------------
     for name, id_col in (
@@ -122,7 +420,9 @@ def cross_check(
         df = out.get(name)
         if df is None or units is None:
             continue
-        df, probs = _locate(df, units, files[name], id_col, unit_ids)
+        df, probs = _locate(
+            df, units, files[name], id_col, unit_ids, keep_outside=name == "schools"
+        )
         out[name] = df
         problems += probs
 
@@ -139,7 +439,9 @@ def cross_check(
             lambda p, d=df: f"unit '{d['unit_id'].iloc[p]}' is not in the units file",
             f"use a unit_id from {files['units']}, or add the unit there",
             "unknown_unit",
+            action="the row is kept out",
         )
+        _drop(df, unknown, "unknown_unit|unit_id")
         problems += rep.problems
         # age tables are census-like snapshots: gaps between them are expected
         problems += _check_years(
@@ -148,6 +450,7 @@ def cross_check(
 
     pop = out.get("population")
     if pop is not None and units is not None:
+        problems += _check_population_values(pop, units, files["population"])
         have = set(pop.loc[pop["year"] == base_year, "unit_id"].dropna())
         for uid in sorted(unit_ids - have):
             problems.append(
@@ -174,9 +477,29 @@ def cross_check(
         problems += _check_schools(schools, files["schools"], base_year)
         out["schools"] = schools
 
+    if schools is not None and age is not None:
+        problems += _check_pupils_against_ages(schools, age, files["schools"], base_year)
+
     enr = out.get("enrolment")
     if enr is not None:
         problems += _check_enrolment(enr, schools, files["enrolment"], base_year)
+
+    sites = out.get("sites")
+    if sites is not None:
+        rep = _reporter(files["sites"], sites, "site_id")
+        area = sites["land_area"].astype("Float64")
+        rep.report(
+            (area > 0) & (area < SMALL_AREA_M2),
+            "land_area",
+            lambda p: (
+                f"a site area of {area.iloc[p]:g} m² is too small for a school: is it in "
+                "亩 or 公顷?"
+            ),
+            'declare the unit: units = { land_area = "亩" } (or "公顷") for this input',
+            "suspicious_unit",
+            severity="warning",
+        )
+        problems += rep.problems
 
     dev = out.get("developments")
     if dev is not None:
@@ -231,6 +554,8 @@ def _locate(
     file: str,
     id_col: str,
     unit_ids: set,
+    *,
+    keep_outside: bool = False,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     rep = _reporter(file, df, id_col)
     df = df.copy()
@@ -265,9 +590,20 @@ def _locate(
         "check the coordinates (swapped longitude/latitude? declared crs, e.g. GCJ-02?) or "
         "extend the units",
         "outside_units",
+        action=(
+            "kept, but its seats count in no unit (flagged)"
+            if keep_outside
+            else "kept out (a site outside every unit is never offered to siting)"
+        ),
     )
-    fill = ~given.to_numpy() & located.notna().to_numpy()
+    fill = (~given.to_numpy() | unknown.to_numpy()) & located.notna().to_numpy()
     df.loc[fill, "unit_id"] = located[fill].to_numpy()
+    if keep_outside:
+        # a stated unit that does not exist cannot hold the school's seats either
+        df.loc[unknown.to_numpy() & ~fill, "unit_id"] = pd.NA
+    else:
+        _drop(df, outside & ~given.to_numpy(), "outside_units|geometry")
+        _drop(df, unknown.to_numpy() & ~fill, "unknown_unit|unit_id")
     return df, rep.problems
 
 
@@ -387,6 +723,27 @@ def _check_schools(s: pd.DataFrame, file: str, base_year: int) -> list[Problem]:
             "implausible_class_size",
             severity="warning",
         )
+    land = s["land_area"].astype("Float64")
+    rep.report(
+        (land > 0) & (land < SMALL_AREA_M2),
+        "land_area",
+        lambda i: f"a school site of {land.iloc[i]:g} m²: is it in 亩 or 公顷?",
+        'declare the unit: units = { land_area = "亩" } (or "公顷") for this input',
+        "suspicious_unit",
+        severity="warning",
+    )
+    pupils = s["students_primary"].astype("Float64").fillna(0) + s["students_junior"].astype(
+        "Float64"
+    ).fillna(0)
+    per = s["equipment_value"].astype("Float64") / pupils.where(pupils > 0)
+    rep.report(
+        (per > 0) & (per < SMALL_EQUIPMENT_PER_PUPIL),
+        "equipment_value",
+        lambda i: f"equipment worth {per.iloc[i]:.2f} yuan per pupil: is it in 万元?",
+        'declare the unit: units = { equipment_value = "万元" } for this input',
+        "suspicious_unit",
+        severity="warning",
+    )
     planned = s["status"].isin(["planned", "under_construction"])
     rep.report(
         planned & s["opening_year"].isna(),
@@ -414,13 +771,20 @@ def _check_enrolment(
     probs: list[Problem] = []
     if schools is not None:
         known = set(schools["school_id"].dropna())
+        unknown = enr["school_id"].notna() & ~enr["school_id"].isin(known)
         rep.report(
-            enr["school_id"].notna() & ~enr["school_id"].isin(known),
+            unknown,
             "school_id",
-            lambda p: f"school '{enr['school_id'].iloc[p]}' is not in the schools file",
+            lambda p: (
+                f"school '{enr['school_id'].iloc[p]}' is not among the usable schools (not "
+                "in the schools file, or its row there was kept out)"
+            ),
             "use a school_id from the schools file (学校代码), or add the school there",
             "unknown_school",
+            action="the row is kept out",
         )
+        if "_drop" in enr.columns:
+            _drop(enr, unknown, "unknown_school|school_id")
         stage = enr["school_id"].map(schools.set_index("school_id")["stage"].to_dict())
         wrong = (
             ((stage == "primary") & (enr["grade"] > 6)) | ((stage == "junior") & (enr["grade"] < 7))
@@ -431,7 +795,10 @@ def _check_enrolment(
             lambda p: f"grade {enr['grade'].iloc[p]} in a {stage.iloc[p]} school",
             "grades 1–6 are primary, 7–9 junior; check the grade or the school's 学段",
             "grade_stage_mismatch",
+            action="the row is kept out",
         )
+        if "_drop" in enr.columns:
+            _drop(enr, wrong, "grade_stage_mismatch|grade")
         c = enr["classes"]
         rep.report(
             (enr["students"].fillna(0) > 0) & c.notna() & (c == 0),

@@ -10,13 +10,21 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from planner.compare import compare_runs
 from planner.errors import InputError
-from planner.io.writers import OutputFolder, output_labels, write_csv, write_excel
+from planner.io.writers import (
+    MANIFEST,
+    OutputFolder,
+    output_labels,
+    write_csv,
+    write_excel,
+    write_json,
+)
 from planner.maps.assets import AssetError
 from planner.maps.classify import scale_for
 from planner.maps.compare import side_by_side
@@ -162,4 +170,12 @@ def write_comparison(
         if "projects" in diff:
             sheets["项目对比 projects"] = bilingual(diff["projects"], labels)
         write_excel(sheets, tmp / "compare.xlsx")
+        write_json(
+            {
+                "planner_compare": 1,
+                "runs": [str(a.resolve()), str(b.resolve())],
+                "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+            tmp / MANIFEST,
+        )
     return Path(out)

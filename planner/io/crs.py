@@ -1,4 +1,4 @@
-"""Coordinate systems: GCJ-02 ↔ WGS84, the metric compute CRS, range checks (坐标系).
+"""Coordinate systems: GCJ-02 / BD-09 ↔ WGS84, the metric compute CRS, range checks (坐标系).
 
 GCJ-02 ("Mars coordinates", 火星坐标, 国测局坐标) is the obfuscated datum that Amap
 (高德), Tencent and other Chinese web maps use. It shifts true (WGS84 / CGCS2000)
@@ -7,6 +7,11 @@ Guangdong. The forward transform is the publicly documented polynomial-plus-sine
 formula on the Krasovsky 1940 ellipsoid; it has no closed-form inverse, so
 :func:`gcj02_to_wgs84` solves it by fixed-point iteration until the residual is below a
 tolerance (default 1 cm).
+
+BD-09 (百度坐标) is Baidu's further obfuscation of GCJ-02: a rotation and scaling about
+the origin plus a constant offset (about 0.0065°, 0.006°), in all some 600–700 m from
+GCJ-02 in southern China. The forward formula is closed-form; :func:`bd09_to_gcj02`
+inverts it by the same fixed-point iteration.
 
 Distances and areas are computed in a CGCS2000 3-degree Gauss–Krüger zone *without*
 zone-number prefix in the easting (EPSG:4534 = CM 75°E … EPSG:4554 = CM 135°E),
@@ -31,6 +36,16 @@ from planner.errors import InputError, UnknownKeyError
 
 __all__ = [
     "CRS_NAMES",
+    "DATUMS",
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "from_datum",
+    "from_datum_geoseries",
+    "gcj02_to_bd09",
+    "resolve_datum",
+    "to_datum",
+    "to_datum_geoseries",
+    "wgs84_to_bd09",
     "check_coordinate_range",
     "choose_compute_crs",
     "from_gcj02_geoseries",
@@ -189,6 +204,88 @@ def gcj02_to_wgs84(
 
 
 # --------------------------------------------------------------------------------------
+# BD-09 (Baidu)
+# --------------------------------------------------------------------------------------
+
+_BD_X_PI = np.pi * 3000.0 / 180.0
+_BD_DLON, _BD_DLAT = 0.0065, 0.006
+
+
+def gcj02_to_bd09(lon: Any, lat: Any) -> tuple[Any, Any]:
+    """Shift GCJ-02 longitude/latitude to BD-09 (百度坐标), the published closed form.
+
+    Points outside the GCJ-02 box and NaN are returned unchanged.
+    """
+    x, y, scalar = _as_float_arrays(lon, lat)
+    z = np.hypot(x, y) + 0.00002 * np.sin(y * _BD_X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _BD_X_PI)
+    bx, by = z * np.cos(theta) + _BD_DLON, z * np.sin(theta) + _BD_DLAT
+    inside = _in_gcj_box(x, y)
+    return _result(np.where(inside, bx, x), np.where(inside, by, y), scalar)
+
+
+def bd09_to_gcj02(
+    lon: Any, lat: Any, *, tol_m: float = 0.01, max_iter: int = 20
+) -> tuple[Any, Any]:
+    """Convert BD-09 longitude/latitude back to GCJ-02 by fixed-point iteration.
+
+    Each step moves the estimate by ``target − forward(estimate)`` (the forward map is
+    nearly a translation, so a few steps reach millimetres). Arguments as
+    :func:`gcj02_to_wgs84`.
+    """
+    if tol_m <= 0:
+        raise ValueError(f"tol_m must be positive, got {tol_m}")
+    blon, blat, scalar = _as_float_arrays(lon, lat)
+    shape = blon.shape
+    bx, by = blon.ravel(), blat.ravel()
+    x, y = bx - _BD_DLON, by - _BD_DLAT
+    todo = _in_gcj_box(x, y)
+    x = np.where(todo, x, bx)
+    y = np.where(todo, y, by)
+    for _ in range(max_iter):
+        if not todo.any():
+            break
+        fx, fy = gcj02_to_bd09(x[todo], y[todo])
+        rx, ry = bx[todo] - fx, by[todo] - fy
+        x[todo] += rx
+        y[todo] += ry
+        res_m = _M_PER_DEG * np.hypot(rx * np.cos(np.radians(by[todo])), ry)
+        todo[todo] = res_m >= tol_m / 2.0
+    return _result(x.reshape(shape), y.reshape(shape), scalar)
+
+
+def wgs84_to_bd09(lon: Any, lat: Any) -> tuple[Any, Any]:
+    """WGS84 → BD-09 (through GCJ-02)."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+def bd09_to_wgs84(lon: Any, lat: Any) -> tuple[Any, Any]:
+    """BD-09 → WGS84 (through GCJ-02)."""
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+#: the shifted datums the planner knows besides WGS84 / CGCS2000 (whose difference is
+#: centimetres and is ignored)
+DATUMS = ("WGS84", "GCJ-02", "BD-09")
+_TO = {"GCJ-02": wgs84_to_gcj02, "BD-09": wgs84_to_bd09}
+_FROM = {"GCJ-02": gcj02_to_wgs84, "BD-09": bd09_to_wgs84}
+
+
+def to_datum(lon: Any, lat: Any, datum: str | None) -> tuple[Any, Any]:
+    """WGS84 degrees → the ``datum``'s (``"GCJ-02"``, ``"BD-09"``; WGS84 or None: unchanged)."""
+    if datum in _TO:
+        return _TO[datum](lon, lat)
+    return lon, lat
+
+
+def from_datum(lon: Any, lat: Any, datum: str | None) -> tuple[Any, Any]:
+    """The ``datum``'s degrees → WGS84 (WGS84 or None: unchanged)."""
+    if datum in _FROM:
+        return _FROM[datum](lon, lat)
+    return lon, lat
+
+
+# --------------------------------------------------------------------------------------
 # the metric compute CRS (CGCS2000 3-degree Gauss–Krüger zones)
 # --------------------------------------------------------------------------------------
 
@@ -286,8 +383,19 @@ CRS_NAMES: dict[str, tuple[str, bool]] = {
     "国测局坐标": ("EPSG:4326", True),
 }
 
+#: Accepted names of BD-09 (Baidu's shifted degrees), normalised like :data:`CRS_NAMES`.
+BD09_NAMES = ("BD09", "BD09LL", "BAIDU", "百度坐标", "百度")
+
 #: What error messages list as valid choices.
-_SHOWN_CHOICES = ["WGS84", "CGCS2000", "GCJ-02", "EPSG:4326", "EPSG:4490", "EPSG:4547"]
+_SHOWN_CHOICES = [
+    "WGS84",
+    "CGCS2000",
+    "GCJ-02",
+    "BD-09",
+    "EPSG:4326",
+    "EPSG:4490",
+    "EPSG:4547",
+]
 
 
 def _normalise_name(spec: str) -> str:
@@ -318,20 +426,41 @@ def resolve_crs(spec: str | int | CRS) -> tuple[CRS, bool]:
         The name is neither a known alias nor understood by pyproj; the message names
         the closest valid choice.
     """
+    crs, datum = resolve_datum(spec)
+    if datum == "BD-09":
+        raise InputError("BD-09 is not GCJ-02: use resolve_datum() to read BD-09 coordinates")
+    return crs, datum == "GCJ-02"
+
+
+def resolve_datum(spec: str | int | CRS) -> tuple[CRS, str | None]:
+    """Resolve a declared coordinate system, telling shifted datums apart.
+
+    Like :func:`resolve_crs`, and also ``"BD-09"`` (``"BD09"``, ``"百度坐标"``): Baidu's
+    shifted degrees.
+
+    Returns
+    -------
+    crs : pyproj.CRS
+        The CRS the coordinates are read in (EPSG:4326 for GCJ-02 and BD-09).
+    datum : {"GCJ-02", "BD-09"} or None
+        The shift to undo after reading, or None.
+    """
     if isinstance(spec, CRS):
-        return spec, False
+        return spec, None
     text = str(spec).strip()
+    if _normalise_name(text) in BD09_NAMES:
+        return CRS.from_epsg(4326), "BD-09"
     key = _normalise_name(text)
     if key in CRS_NAMES:
         code, is_gcj = CRS_NAMES[key]
-        return CRS.from_user_input(code), is_gcj
+        return CRS.from_user_input(code), ("GCJ-02" if is_gcj else None)
     try:
         crs = CRS.from_epsg(int(text)) if text.isdigit() else CRS.from_user_input(text)
     except (CRSError, ValueError, TypeError):
         raise UnknownKeyError(
             text, _SHOWN_CHOICES, "crs (any EPSG:NNNN code is also accepted)"
         ) from None
-    return crs, False
+    return crs, None
 
 
 # --------------------------------------------------------------------------------------
@@ -510,3 +639,30 @@ def from_gcj02_geoseries(gs: gpd.GeoSeries) -> gpd.GeoSeries:
             f"{gs.crs.name}; declare it as EPSG:4326 holding GCJ-02 values"
         )
     return _shift_geoseries(gs, gcj02_to_wgs84)
+
+
+def to_datum_geoseries(gs: gpd.GeoSeries, datum: str | None) -> gpd.GeoSeries:
+    """Every coordinate of a WGS84 GeoSeries in the ``datum`` (GCJ-02, BD-09; else as is)."""
+    if datum not in _TO:
+        return gs
+    if gs.crs is not None and not gs.crs.equals(CRS.from_epsg(4326)):
+        gs = gs.to_crs(4326)
+    return _shift_geoseries(gs, _TO[datum])
+
+
+def from_datum_geoseries(gs: gpd.GeoSeries, datum: str | None) -> gpd.GeoSeries:
+    """Every coordinate of a GeoSeries in the ``datum`` (GCJ-02, BD-09) back to WGS84.
+
+    Raises
+    ------
+    InputError
+        The series is in a projected CRS, which cannot hold shifted degrees.
+    """
+    if datum not in _FROM:
+        return gs
+    if gs.crs is not None and not gs.crs.is_geographic:
+        raise InputError(
+            f"{datum} coordinates must be longitude/latitude degrees, but the layer is in "
+            f"{gs.crs.name}; declare it as EPSG:4326 holding {datum} values"
+        )
+    return _shift_geoseries(gs, _FROM[datum])

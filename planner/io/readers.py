@@ -1,7 +1,13 @@
 """Read bureau files as they come (读取原始文件).
 
-GeoPackage, Shapefile (encoding detected; GBK works), GeoJSON, CSV with
-longitude/latitude columns (UTF-8, UTF-8 with BOM or GBK) and XLSX tables.
+GeoPackage, Shapefile (encoding detected; GBK works), GeoJSON, CSV / TXT with
+longitude/latitude columns and XLSX tables. CSV text may be UTF-8 (with or without
+BOM), UTF-16 (Excel's "Unicode text"), GBK / GB18030 or Big5, separated by commas,
+tabs, semicolons or bars; the encoding and the delimiter are detected when the scenario
+does not declare them. Tables as bureaus lay them out are read too (:class:`Layout`):
+a title row above the header, a two-row (merged) header, rows to skip, total (合计) and
+note rows at the end.
+
 This module only reads: it returns the file's own headers and raw values
 (:class:`RawTable`); mapping to the canonical schema and validation happen in
 :mod:`planner.io.canonical`, which never touches the disk.
@@ -9,22 +15,87 @@ This module only reads: it returns the file's own headers and raw values
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 from pyproj import CRS
 
 from planner.errors import InputError, Problem
 
-__all__ = ["RawTable", "read_raw_table", "GEO_SUFFIXES", "TABLE_SUFFIXES"]
+__all__ = [
+    "GEO_SUFFIXES",
+    "TABLE_SUFFIXES",
+    "Layout",
+    "RawTable",
+    "decode_text",
+    "read_raw_table",
+]
 
 GEO_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".zip"}
-TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
-#: encodings tried, in order, for CSV files without a declared encoding
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}
+#: encodings tried for CSV files without a declared encoding (after a byte-order mark):
+#: UTF-8, then the Chinese legacy encodings (the one whose headers the schema knows wins)
+CSV_ENCODINGS = ("utf-8", "gb18030", "big5")
+#: delimiters recognised when the scenario declares none
+DELIMITERS = (",", "\t", ";", "|")
+#: rows looked at for the header when the scenario does not say where it is
+HEADER_SEARCH_ROWS = 15
+#: first-cell words of total and note rows (dropped, with a note)
+TOTAL_WORDS = ("合计", "总计", "小计", "全市", "全县", "全区", "总数", "total", "sum")
+NOTE_PREFIXES = (
+    "注",
+    "备注",
+    "说明",
+    "资料来源",
+    "数据来源",
+    "来源",
+    "制表",
+    "填表",
+    "note",
+    "source",
+)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a table sits in a CSV or XLSX file (the scenario's per-input keys).
+
+    Attributes
+    ----------
+    delimiter : str or None
+        Field separator of a CSV/TXT file (comma, tab, semicolon or bar);
+        detected when None.
+    header_row : int or None
+        1-based row of the (first) header line; None: the first row among the first
+        15 whose cells the schema knows best (a title row above is skipped).
+    header_rows : int or None
+        1 or 2 header lines; with 2, an upper cell merged over several columns is
+        repeated over them and joined to the lower one (``小学部/班级数``). None: 2 when
+        the line under the header holds only known headers and no number.
+    skip_rows : tuple of int
+        1-based file rows to drop (a units row under the header …).
+    footer_rows : int
+        Rows to drop at the end of the table (notes, signatures).
+    known_headers : collection of str
+        Normalised headers the schema knows (:func:`planner.io.canonical.normalise_header`
+        of every canonical name and alias); used to find the header row and choose
+        between legacy encodings.
+    """
+
+    delimiter: str | None = None
+    header_row: int | None = None
+    header_rows: int | None = None
+    skip_rows: tuple[int, ...] = ()
+    footer_rows: int = 0
+    known_headers: Collection[str] = ()
 
 
 @dataclass
@@ -45,6 +116,9 @@ class RawTable:
         The CRS the file declares (None for CSV/XLSX, or a GIS file without one).
     problems : list of Problem
         Notes from reading (encoding guessed, sheet chosen …).
+    rows : numpy.ndarray or None
+        The file row of each data row (spreadsheet numbering: the first line is row 1);
+        None for GIS layers (rows are feature numbers).
     """
 
     file: str
@@ -52,6 +126,7 @@ class RawTable:
     geometry: gpd.GeoSeries | None = None
     crs: CRS | None = None
     problems: list[Problem] = field(default_factory=list)
+    rows: np.ndarray | None = None
 
 
 def read_raw_table(
@@ -61,6 +136,7 @@ def read_raw_table(
     sheet: str | int | None = None,
     encoding: str | None = None,
     label: str | None = None,
+    layout: Layout | None = None,
 ) -> RawTable:
     """Read one input file without interpreting it.
 
@@ -76,6 +152,9 @@ def read_raw_table(
         Text encoding (e.g. ``"GBK"``); detected when not given.
     label : str, optional
         How to name the file in messages (default: ``path``).
+    layout : Layout, optional
+        Where the table sits in a CSV/XLSX file and how it is separated (default:
+        detected).
 
     Raises
     ------
@@ -89,13 +168,18 @@ def read_raw_table(
             f"{file}: file not found. Check the `path` of this input in the scenario file "
             "(relative paths are taken from the scenario file's folder)."
         )
+    if path.is_dir():
+        raise InputError(f"{file}: is a folder, not a file. Check the `path` of this input.")
     suffix = path.suffix.lower()
+    layout = layout or Layout()
     if suffix in GEO_SUFFIXES:
         return _read_gis(path, file, layer=layer, encoding=encoding)
-    if suffix in {".csv", ".txt"}:
-        return _read_csv(path, file, encoding=encoding)
+    if path.stat().st_size == 0:
+        raise InputError(f"{file}: the file is empty (0 bytes).")
+    if suffix in {".csv", ".tsv", ".txt"}:
+        return _read_csv(path, file, encoding=encoding, layout=layout)
     if suffix in {".xlsx", ".xlsm"}:
-        return _read_xlsx(path, file, sheet=sheet)
+        return _read_xlsx(path, file, sheet=sheet, layout=layout)
     if suffix == ".xls":
         raise InputError(
             f"{file}: the old Excel .xls format is not supported. Open it in Excel or WPS and "
@@ -178,48 +262,169 @@ def _guess_shapefile_encoding(path: Path) -> str | None:
     return None
 
 
-def _read_csv(path: Path, file: str, *, encoding: str | None) -> RawTable:
-    problems: list[Problem] = []
-    encodings = (encoding,) if encoding else CSV_ENCODINGS
-    last_exc: Exception | None = None
-    for enc in encodings:
+def decode_text(
+    data: bytes, encoding: str | None, known_headers: Collection[str] = ()
+) -> tuple[str, str, bool]:
+    """Decode a text file's bytes.
+
+    Parameters
+    ----------
+    data : bytes
+        The file content.
+    encoding : str or None
+        The declared encoding; None detects it: a byte-order mark (UTF-8, UTF-16), NUL
+        bytes of BOM-less UTF-16, then UTF-8, then GB18030 and Big5 (when both decode,
+        the one whose first lines hold more headers the schema knows).
+    known_headers : collection of str
+        Normalised known headers (see :class:`Layout`).
+
+    Returns
+    -------
+    text : str
+    encoding : str
+        The encoding used.
+    guessed : bool
+        True when it was detected rather than declared or marked by a BOM.
+
+    Raises
+    ------
+    InputError
+        The bytes do not decode.
+    """
+    if encoding:
         try:
-            frame = pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                encoding=enc,
-                skipinitialspace=True,
-            )
-        except UnicodeDecodeError as exc:
-            last_exc = exc
-            continue
-        except pd.errors.ParserError as exc:
+            return data.decode(encoding), encoding, False
+        except LookupError:
             raise InputError(
-                f"{file}: not a well-formed CSV ({exc}). Check for unquoted commas in names or a "
-                "stray line; save again from Excel as 'CSV UTF-8'."
-            ) from exc
-        except pd.errors.EmptyDataError as exc:
-            raise InputError(f"{file}: the file is empty.") from exc
-        if enc == "gb18030" and encoding is None:
+                f"unknown encoding '{encoding}'; use UTF-8, GBK, GB18030, Big5 or UTF-16"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"the text cannot be decoded as {encoding} ({exc}). Set the right "
+                '`encoding = "..."` for this input (UTF-8, GBK, Big5, UTF-16), or remove it '
+                "to have it detected."
+            ) from None
+    for bom, enc in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                return data.decode(enc), enc, False
+            except UnicodeDecodeError as exc:
+                raise InputError(f"the text does not decode as {enc} ({exc}).") from None
+    head = data[: 4000 - 4000 % 2]
+    odd, even = head[1::2].count(b"\x00"), head[0::2].count(b"\x00")
+    if head and (odd + even) > len(head) // 10 and max(odd, even) > 9 * min(odd, even):
+        # UTF-16 without a BOM: the high bytes of ASCII characters are NULs, all on one side
+        enc = "utf-16-le" if odd > even else "utf-16-be"
+        try:
+            return data.decode(enc), enc, True
+        except UnicodeDecodeError:
+            pass
+    decoded: dict[str, str] = {}
+    for enc in CSV_ENCODINGS:
+        try:
+            decoded[enc] = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if enc == "utf-8":
+            return decoded[enc], enc, False
+    if not decoded:
+        raise InputError(
+            "cannot decode the text (not UTF-8, UTF-16, GBK/GB18030 or Big5). Save it as "
+            'UTF-8, or set `encoding = "..."` for this input in the scenario file.'
+        )
+    if len(decoded) > 1 and known_headers:
+        from planner.io.canonical import normalise_header
+
+        def score(text: str) -> int:
+            cells = [c for line in text.splitlines()[:HEADER_SEARCH_ROWS] for c in _split(line)]
+            return sum(normalise_header(c) in known_headers for c in cells)
+
+        best = max(decoded, key=lambda e: (score(decoded[e]), e == "gb18030"))
+        return decoded[best], best, True
+    enc = next(iter(decoded))
+    return decoded[enc], enc, True
+
+
+def _split(line: str) -> list[str]:
+    for d in DELIMITERS:
+        if d in line:
+            return line.split(d)
+    return [line]
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter with the most fields per line (median over the first lines)."""
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    best, best_n = ",", 0.0
+    for d in DELIMITERS:
+        counts = [ln.count(d) for ln in lines]
+        n = float(np.median(counts)) if counts else 0.0
+        if n > best_n:
+            best, best_n = d, n
+    return best
+
+
+def _read_csv(path: Path, file: str, *, encoding: str | None, layout: Layout) -> RawTable:
+    problems: list[Problem] = []
+    try:
+        text, enc, guessed = decode_text(path.read_bytes(), encoding, layout.known_headers)
+    except InputError as exc:
+        raise InputError(f"{file}: {exc}") from None
+    if guessed:
+        problems.append(
+            Problem(
+                file,
+                f"no encoding declared and none marked; the text was decoded as {enc}",
+                f'if names look wrong, set `encoding = "..."` for this input (e.g. "{enc}")',
+                severity="info",
+                code="encoding_guessed",
+            )
+        )
+    elif enc.startswith("utf-16") and encoding is None:
+        problems.append(
+            Problem(
+                file,
+                "the text is UTF-16 (Excel's 'Unicode text'); read as such",
+                "",
+                severity="info",
+                code="layout_detected",
+            )
+        )
+    delim = layout.delimiter
+    if delim is None:
+        delim = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text)
+        if delim != ",":
+            shown = {"\t": "tab", ";": "semicolon", "|": "bar"}[delim]
             problems.append(
                 Problem(
                     file,
-                    "not UTF-8; text decoded as GBK/GB18030",
-                    "fine for Excel exports; set `encoding` for this input to be explicit",
+                    f"fields are separated by {shown}s; read as such",
+                    f'set `delimiter = "{delim.encode("unicode_escape").decode()}"` for this '
+                    "input to be explicit",
                     severity="info",
-                    code="encoding_guessed",
+                    code="layout_detected",
                 )
             )
-        frame.columns = [str(c).strip() for c in frame.columns]
-        return RawTable(file, frame, None, None, problems)
-    raise InputError(
-        f"{file}: cannot decode the text ({last_exc}). Save it as UTF-8, or set "
-        '`encoding = "..."` for this input in the scenario file.'
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+    except csv.Error as exc:
+        raise InputError(
+            f"{file}: not a well-formed CSV ({exc}). Check for a stray quote; save again from "
+            "Excel as 'CSV UTF-8'."
+        ) from None
+    width = max((len(r) for r in records), default=0)
+    grid = pd.DataFrame(
+        [[c.strip() for c in r] + [""] * (width - len(r)) for r in records], dtype=object
     )
+    frame, rows, notes = _apply_layout(grid, file, layout)
+    return RawTable(file, frame, None, None, problems + notes, rows)
 
 
-def _read_xlsx(path: Path, file: str, *, sheet: str | int | None) -> RawTable:
+def _read_xlsx(path: Path, file: str, *, sheet: str | int | None, layout: Layout) -> RawTable:
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:
@@ -236,7 +441,183 @@ def _read_xlsx(path: Path, file: str, *, sheet: str | int | None) -> RawTable:
             + (f" Did you mean '{hint}'?" if hint else "")
             + f" Sheets: {', '.join(names)}."
         )
-    frame = pd.read_excel(book, sheet_name=sheet, dtype=object, keep_default_na=False)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.loc[~(frame.astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1)]
-    return RawTable(file, frame.reset_index(drop=True), None, None, [])
+    elif isinstance(sheet, int) and not 0 <= sheet < len(names):
+        raise InputError(
+            f"{file}: no sheet number {sheet} (0-based); the workbook has {len(names)}: "
+            f"{', '.join(names)}."
+        )
+    grid = pd.read_excel(book, sheet_name=sheet, dtype=object, header=None, keep_default_na=False)
+    grid = grid.astype(object).where(grid.notna(), "")
+    frame, rows, notes = _apply_layout(grid, file, layout)
+    return RawTable(file, frame, None, None, notes, rows)
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
+
+
+def _numeric(v: object) -> bool:
+    if isinstance(v, int | float | np.number) and not isinstance(v, bool):
+        return True
+    try:
+        float(str(v).replace(",", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def _apply_layout(
+    grid: pd.DataFrame, file: str, layout: Layout
+) -> tuple[pd.DataFrame, np.ndarray, list[Problem]]:
+    """Cut the table out of a sheet of cells: header line(s), data rows, file row numbers."""
+    from planner.io.canonical import normalise_header
+
+    notes: list[Problem] = []
+    known = set(layout.known_headers)
+    n = len(grid)
+    filerow = np.arange(1, n + 1)
+    if n == 0:
+        return pd.DataFrame(), np.zeros(0, dtype=int), notes
+    blank = grid.astype(str).apply(lambda c: c.str.strip().eq("")).to_numpy()
+    # -- the header line ------------------------------------------------------------------
+    if layout.header_row is not None:
+        h = int(layout.header_row) - 1
+        if not 0 <= h < n:
+            raise InputError(
+                f"{file}: header_row = {layout.header_row}, but the table has {n} rows."
+            )
+    else:
+        h = 0
+        while h < n - 1 and blank[h].all():
+            h += 1
+        if known:
+            scores = [
+                sum(normalise_header(str(c)) in known for c in grid.iloc[i] if not _blank(c))
+                for i in range(min(n, HEADER_SEARCH_ROWS))
+            ]
+            if scores and max(scores) > scores[h]:
+                h = int(np.argmax(scores))
+                # the best row may be the lower line of a two-row header: the line above
+                # holds several texts (not a one-cell title) over its blanks
+                above = [c for c in grid.iloc[h - 1] if not _blank(c)] if h > 0 else []
+                lower_blank = [_blank(c) for c in grid.iloc[h]]
+                if (
+                    layout.header_rows != 1
+                    and len(above) >= 2
+                    and not any(_numeric(c) for c in above)
+                    and any(
+                        lower_blank[j] and not _blank(c) for j, c in enumerate(grid.iloc[h - 1])
+                    )
+                ):
+                    h -= 1
+        if h > 0 and not blank[:h].all():
+            notes.append(
+                Problem(
+                    file,
+                    f"the header is row {h + 1}; the {h} row(s) above it (a title?) are skipped",
+                    f"set `header_row = {h + 1}` for this input to be explicit",
+                    severity="info",
+                    row=h + 1,
+                    code="layout_detected",
+                )
+            )
+    upper = [str(c).strip() if not _blank(c) else "" for c in grid.iloc[h]]
+    # -- a second header line -------------------------------------------------------------
+    two = layout.header_rows == 2
+    if layout.header_rows is None and h + 1 < n:
+        nxt = [c for c in grid.iloc[h + 1] if not _blank(c)]
+        two = (
+            len(nxt) >= 2
+            and not any(_numeric(c) for c in nxt)
+            and sum(normalise_header(str(c)) in known for c in nxt) >= 1
+            and any(upper[j] == "" for j, c in enumerate(grid.iloc[h + 1]) if not _blank(c))
+        )
+        if two:
+            notes.append(
+                Problem(
+                    file,
+                    f"rows {h + 1}–{h + 2} are a two-row header; headers were joined "
+                    "('upper/lower')",
+                    "set `header_rows = 2` for this input to be explicit",
+                    severity="info",
+                    row=h + 1,
+                    code="layout_detected",
+                )
+            )
+    if layout.header_rows not in (None, 1, 2):
+        raise InputError(f"{file}: header_rows must be 1 or 2, not {layout.header_rows}.")
+    if two:
+        lower = [str(c).strip() if not _blank(c) else "" for c in grid.iloc[h + 1]]
+        filled, last = [], ""
+        for j, u in enumerate(upper):
+            if u:
+                last = u
+            elif not lower[j]:
+                last = ""
+            filled.append(u or (last if lower[j] else ""))
+        headers = [
+            f"{u}/{lo}" if u and lo and u != lo else (u or lo)
+            for u, lo in zip(filled, lower, strict=True)
+        ]
+        first = h + 2
+    else:
+        headers = upper
+        first = h + 1
+    # unnamed columns: keep them addressable, drop them when empty
+    headers = [hd if hd else f"column {j + 1}" for j, hd in enumerate(headers)]
+    seen: dict[str, int] = {}
+    for j, hd in enumerate(headers):
+        if hd in seen:
+            seen[hd] += 1
+            headers[j] = f"{hd} ({seen[hd]})"
+        else:
+            seen[hd] = 1
+    body = grid.iloc[first:].copy()
+    rows = filerow[first:]
+    body.columns = headers
+    keep = np.ones(len(body), dtype=bool)
+    # -- rows the scenario names, footer rows -------------------------------------------
+    if layout.skip_rows:
+        keep &= ~np.isin(rows, np.asarray(layout.skip_rows, dtype=int))
+    if layout.footer_rows:
+        keep[max(len(body) - int(layout.footer_rows), 0) :] = False
+    bblank = blank[first:]
+    empty_cols = [
+        c for j, c in enumerate(headers) if c.startswith("column ") and bblank[:, j].all()
+    ]
+    body = body.drop(columns=empty_cols)
+    # -- blank, total and note rows ---------------------------------------------------------
+    first_cells = (
+        body.iloc[:, 0].map(lambda v: "" if _blank(v) else str(v).strip())
+        if len(body.columns)
+        else pd.Series("", index=body.index)
+    )
+    nonblank = (~bblank).sum(axis=1)
+    all_blank = nonblank == 0
+    lowered = first_cells.astype(str).str.lower().str.replace(r"\s", "", regex=True)
+    total = lowered.str.startswith(TOTAL_WORDS).to_numpy(dtype=bool)
+    note = lowered.str.startswith(NOTE_PREFIXES).to_numpy(dtype=bool) & (nonblank <= 2)
+    # a row that is text in one cell only, after the data (a note without a prefix)
+    one = (nonblank == 1) & (first_cells != "").to_numpy()
+    lone = one.copy()
+    lone[one] = [not _numeric(v) for v in first_cells[one]]
+    after_data = np.zeros(len(body), dtype=bool)
+    data_like = keep & ~all_blank & ~total & ~note & ~lone
+    if data_like.any():
+        after_data[np.flatnonzero(data_like).max() + 1 :] = True
+    drop_lone = lone & after_data
+    dropped = keep & (total | note | drop_lone)
+    if dropped.any():
+        shown = ", ".join(str(r) for r in rows[dropped][:10])
+        notes.append(
+            Problem(
+                file,
+                f"{int(dropped.sum())} total (合计) or note row(s) dropped: row(s) {shown}",
+                "remove them from the file, or set footer_rows / skip_rows for this input",
+                severity="info",
+                code="total_row",
+            )
+        )
+    keep &= ~all_blank & ~dropped
+    body = body.loc[keep].reset_index(drop=True)
+    return body, rows[keep], notes

@@ -304,6 +304,7 @@ def read_roads(
         cols[oneway] = "oneway"
     spec = table_specs(load_schema())["roads"]
     table, problems = canonicalise(raw, spec, columns=cols, crs=crs)
+    table = table.loc[table["_drop"].isna()].drop(columns="_drop")
     fatal = [p for p in problems if p.severity == "error" and p.code in _FATAL]
     lines = table[table.geometry.notna() & ~table.geometry.is_empty]
     if fatal or not len(lines):

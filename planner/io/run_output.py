@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
-from planner.errors import PlannerError, StepFailed
 from planner.io.workbook import plan_gaps, site_land, workbook_sheets
 from planner.io.writers import (
     OutputFolder,
@@ -28,9 +27,9 @@ from planner.reports import (
     summary_page,
 )
 from planner.reports.plan_tables import plan_key_figures
-from planner.run import RunResult, needs_wide, summary
+from planner.run import CLOCK_MESSAGE, RunResult, needs_wide, run_step, summary
 
-__all__ = ["write_run", "file_sha256", "package_versions"]
+__all__ = ["write_run", "file_sha256", "input_files", "package_versions"]
 
 #: packages whose versions go into the manifest
 MANIFEST_PACKAGES = (
@@ -74,6 +73,7 @@ SHEETS = {
     "norms": "采用标准",
     "inputs_summary": "输入数据概况",
     "validation": "数据问题清单",
+    "excluded_rows": "未纳入计算的数据行",
 }
 
 
@@ -102,11 +102,11 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _input_files(result: RunResult) -> list[Path]:
-    sc = result.inputs.scenario
+def input_files(scenario) -> list[Path]:
+    """Every file a scenario reads (with a Shapefile's side files): hashed and protected."""
     files = []
-    for name, _spec in sc.inputs.items():
-        p = sc.input_path(name)
+    for name, _spec in scenario.inputs.items():
+        p = scenario.input_path(name)
         files.append(p)
         if p.suffix.lower() == ".shp":
             files += [
@@ -119,7 +119,7 @@ def _input_files(result: RunResult) -> list[Path]:
 
 def write_run(
     result: RunResult,
-    out_dir: str | Path,
+    out_dir: str | Path | OutputFolder,
     *,
     overwrite: bool = False,
     timings: dict[str, float] | None = None,
@@ -133,44 +133,105 @@ def write_run(
     draft's 说明 / 建设项目表 / 分年度学位需求表, then one sheet per table with Chinese
     headers, units and number formats, set up for printing), the canonical inputs
     (``inputs/``: spatial layers in one WGS84 GeoPackage, tables as CSV), the
-    validation report, the norms in force and ``manifest.json`` (scenario, input file
-    hashes, package versions, timings).
+    validation report and the rows kept out (``excluded_rows.csv``), the norms in force,
+    ``run_status.csv`` (how each step ended) and ``manifest.json`` (scenario, input file
+    hashes, package versions, timings, steps).
+
+    Each output (CSV, Excel, canonical inputs, layers, charts, map, HTML) is written as
+    its own step: one that fails is recorded in ``result.steps`` and the others are
+    still written. A computation step that failed leaves its tables out.
+
+    Parameters
+    ----------
+    result : RunResult
+        The computed run.
+    out_dir : path or OutputFolder
+        The output folder, or an :class:`~planner.io.writers.OutputFolder` made (checked
+        and locked) before computing.
+    overwrite : bool
+        Replace a previous planner output in ``out_dir`` (ignored for an OutputFolder).
+    timings : dict, optional
+        Extra timings for the manifest (``load_inputs``).
     """
     sc = result.inputs.scenario
-    inputs = _input_files(result)
-    protect = [*inputs, Path(sc.source_file)]
-    with OutputFolder(out_dir, protect=protect, overwrite=overwrite) as tmp:
-        labels = output_labels()
-        tables = {
-            "needs_list_primary": needs_wide(result.tables["needs"], "primary"),
-            "needs_list_junior": needs_wide(result.tables["needs"], "junior"),
-            **result.tables,
-        }
-        tables["gaps_plan"] = plan_gaps(result)
+    inputs = input_files(sc)
+    folder = (
+        out_dir
+        if isinstance(out_dir, OutputFolder)
+        else OutputFolder(out_dir, protect=[*inputs, Path(sc.source_file)], overwrite=overwrite)
+    )
+    with folder as tmp:
+        tables: dict[str, pd.DataFrame] = {}
+        if "needs" in result.tables:
+            tables["needs_list_primary"] = needs_wide(result.tables["needs"], "primary")
+            tables["needs_list_junior"] = needs_wide(result.tables["needs"], "junior")
+        tables.update(result.tables)
         tables["norms"] = result.norms.to_frame()
         tables["inputs_summary"] = result.inputs.summary()
         tables["validation"] = result.inputs.report.to_frame()
-        for name, df in tables.items():
-            write_csv(df, tmp / f"{name}.csv")
-        order = sorted(tables, key=lambda k: list(SHEETS).index(k) if k in SHEETS else 99)
-        write_excel(
-            workbook_sheets(result, {k: tables[k] for k in order}, labels, SHEETS),
-            tmp / "results.xlsx",
+        tables["excluded_rows"] = result.inputs.excluded
+        if "needs" in result.tables:
+            tables["gaps_plan"] = plan_gaps(result)
+
+        def _csv() -> None:
+            for name, df in tables.items():
+                write_csv(df, tmp / f"{name}.csv")
+
+        run_step(result, "csv", _csv)
+
+        def _excel() -> None:
+            labels = output_labels()
+            order = sorted(tables, key=lambda k: list(SHEETS).index(k) if k in SHEETS else 99)
+            write_excel(
+                workbook_sheets(result, {k: tables[k] for k in order}, labels, SHEETS),
+                tmp / "results.xlsx",
+            )
+
+        run_step(result, "excel", _excel)
+
+        def _inputs_copy() -> None:
+            canon = tmp / "inputs"
+            canon.mkdir()
+            for name, df in result.inputs.tables.items():
+                if "geometry" in df.columns:
+                    pyogrio.write_dataframe(df, canon / "inputs.gpkg", layer=name, driver="GPKG")
+                else:
+                    write_csv(df, canon / f"{name}.csv")
+
+        run_step(result, "inputs_copy", _inputs_copy)
+        scale = None
+        if "needs" in result.tables:
+            from planner.maps.classify import scale_for
+
+            scale = scale_for((result.tables["needs"], result.tables.get("projects")))
+
+        def _layers() -> None:
+            from planner.io.gis import write_results_gpkg
+
+            write_results_gpkg(result, tmp / "results.gpkg", scale=scale)
+
+        run_step(result, "layers", _layers, needs=("gaps",))
+        ok, charts = run_step(result, "charts", lambda: _write_charts(result, tmp), needs=("gaps",))
+        run_step(
+            result, "map", lambda: _write_map(result, tmp, scale), needs=("gaps", "compliance")
         )
-        canon = tmp / "inputs"
-        canon.mkdir()
-        for name, df in result.inputs.tables.items():
-            if "geometry" in df.columns:
-                pyogrio.write_dataframe(df, canon / "inputs.gpkg", layer=name, driver="GPKG")
-            else:
-                write_csv(df, canon / f"{name}.csv")
-        failed = _write_deliverables(result, tmp)
-        _write_report(result, tmp, failed=failed)
+        ok_html, _ = run_step(
+            result,
+            "html",
+            lambda: _write_index(result, tmp, charts if ok else []),
+            needs=("gaps", "compliance", "equity"),
+        )
+        if not ok_html:
+            (tmp / "index.html").write_text(_status_page(result, tmp), encoding="utf-8")
+        status = result.status_table()
+        write_csv(status, tmp / "run_status.csv")
         manifest = {
             "planner_manifest": 1,
             "scenario": {"file": str(Path(sc.source_file).resolve()), **sc.model_dump(mode="json")},
             "inputs": {
-                str(p): {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in inputs
+                str(p): {"sha256": file_sha256(p), "bytes": p.stat().st_size}
+                for p in inputs
+                if p.exists()
             },
             "norms": result.norms.name,
             "compute_crs": result.inputs.compute_crs.to_string()
@@ -179,49 +240,53 @@ def write_run(
             "problems": {
                 "errors": len(result.inputs.report.errors),
                 "warnings": len(result.inputs.report.warnings),
+                "rows_kept_out": len(result.inputs.excluded),
             },
+            "status": _run_status_word(result),
+            "exit_code": result.exit_code(),
+            "failed_steps": [
+                {"step": s.step, "error": s.message, "what_to_do": s.hint}
+                for s in result.failed_steps
+            ],
+            "steps": [
+                {
+                    "step": s.step,
+                    "status": s.status,
+                    "seconds": round(s.seconds, 3),
+                    **({"message": s.message} if s.message else {}),
+                    **({"what_to_do": s.hint} if s.hint else {}),
+                    **({"traceback": s.detail} if s.detail else {}),
+                }
+                for s in result.steps
+            ],
             "versions": package_versions(),
             "command": sys.argv,
             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "timings_s": {k: round(v, 3) for k, v in {**result.timings, **(timings or {})}.items()},
-            "outputs": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
-            "failed_steps": failed,
+            "outputs": sorted(
+                [str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()] + ["manifest.json"]
+            ),
         }
+        if result.stopped_by_clock:
+            manifest["siting"] = CLOCK_MESSAGE
         write_json(manifest, tmp / "manifest.json")
-    if failed:
-        raise StepFailed(failed, str(out_dir))
-    return Path(out_dir)
+    return folder.target
 
 
-def _write_deliverables(result: RunResult, tmp: Path) -> dict[str, str]:
-    """``results.gpkg`` and ``map.html``; a step that fails is reported, the run kept.
-
-    Any exception counts (a map must never lose the tables): its type and message go to
-    ``failed_steps``.
-    """
-    from planner.io.gis import write_results_gpkg
-    from planner.maps.classify import scale_for
-
-    failed: dict[str, str] = {}
-    scale = scale_for((result.tables["needs"], result.tables.get("projects")))
-    for step, write in (
-        ("results.gpkg", lambda: write_results_gpkg(result, tmp / "results.gpkg", scale=scale)),
-        ("map.html", lambda: _write_map(result, tmp, scale)),
-    ):
-        try:
-            write()
-        except PlannerError as exc:
-            failed[step] = str(exc)
-        except Exception as exc:  # an unexpected failure of this step only
-            failed[step] = f"{type(exc).__name__}: {exc}"
-    return failed
+def _run_status_word(result: RunResult) -> str:
+    if result.failed_steps:
+        return "step_failed"
+    if result.stopped_by_clock:
+        return "stopped_by_clock"
+    return "complete"
 
 
-def _write_report(result: RunResult, tmp: Path, *, failed: dict[str, str] | None = None) -> None:
-    """Charts (PNG) and the HTML summary page ``index.html``."""
+def _write_charts(result: RunResult, tmp: Path) -> list[tuple[str, str]]:
+    """Charts (PNG); one warning when labels need a Chinese font that is not installed."""
+    import warnings
+
     import matplotlib.pyplot as plt
 
-    sc = result.inputs.scenario
     charts_dir = tmp / "charts"
     charts_dir.mkdir()
     city = result.tables["needs_city"]
@@ -230,36 +295,65 @@ def _write_report(result: RunResult, tmp: Path, *, failed: dict[str, str] | None
     charts: list[tuple[str, str]] = []
     zh = {"primary": "小学", "junior": "初中"}
     after = result.tables.get("gaps_after")
-    for stage in ("primary", "junior"):
-        cap_after = None
-        if after is not None:
-            # seats the plan adds by each period year, carried to the years until the next
-            added = after.loc[after["stage"] == stage].groupby("year")["added_seats"].sum()
-            cap = city.loc[city["stage"] == stage].set_index("year")["capacity"]
-            added = added.reindex(cap.index).ffill().fillna(0.0)
-            if (added > 0).any():
-                cap_after = (cap + added).loc[added.index[added > 0].min() :]
-        fig = demand_capacity_chart(city, stage, capacity_after=cap_after)
-        path = charts_dir / f"demand_capacity_{stage}.png"
-        fig.savefig(path, metadata={"Software": None})
-        plt.close(fig)
-        charts.append(
-            (f"{zh[stage]}学位需求与供给 demand and capacity ({stage})", f"charts/{path.name}")
-        )
-        y = years[-1]
-        fig = gap_by_unit_chart(needs, stage, y)
-        path = charts_dir / f"gap_by_unit_{stage}_{y}.png"
-        fig.savefig(path, metadata={"Software": None})
-        plt.close(fig)
-        charts.append((f"{y}年{zh[stage]}各单元学位缺口 seat gap by unit", f"charts/{path.name}"))
-        if after is not None:
-            fig = gap_before_after_chart(after, stage)
-            path = charts_dir / f"gap_before_after_{stage}.png"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for stage in ("primary", "junior"):
+            cap_after = None
+            if after is not None:
+                # seats the plan adds by each period year, carried to the years until the next
+                added = after.loc[after["stage"] == stage].groupby("year")["added_seats"].sum()
+                cap = city.loc[city["stage"] == stage].set_index("year")["capacity"]
+                added = added.reindex(cap.index).ffill().fillna(0.0)
+                if (added > 0).any():
+                    cap_after = (cap + added).loc[added.index[added > 0].min() :]
+            fig = demand_capacity_chart(city, stage, capacity_after=cap_after)
+            path = charts_dir / f"demand_capacity_{stage}.png"
             fig.savefig(path, metadata={"Software": None})
             plt.close(fig)
             charts.append(
-                (f"{zh[stage]}学位缺口：规划实施前后 before/after the plan", f"charts/{path.name}")
+                (f"{zh[stage]}学位需求与供给 demand and capacity ({stage})", f"charts/{path.name}")
             )
+            y = years[-1]
+            fig = gap_by_unit_chart(needs, stage, y)
+            path = charts_dir / f"gap_by_unit_{stage}_{y}.png"
+            fig.savefig(path, metadata={"Software": None})
+            plt.close(fig)
+            charts.append(
+                (f"{y}年{zh[stage]}各单元学位缺口 seat gap by unit", f"charts/{path.name}")
+            )
+            if after is not None:
+                fig = gap_before_after_chart(after, stage)
+                path = charts_dir / f"gap_before_after_{stage}.png"
+                fig.savefig(path, metadata={"Software": None})
+                plt.close(fig)
+                charts.append(
+                    (
+                        f"{zh[stage]}学位缺口：规划实施前后 before/after the plan",
+                        f"charts/{path.name}",
+                    )
+                )
+    glyphs = [w for w in caught if "Glyph" in str(w.message) and "missing" in str(w.message)]
+    font = [w for w in caught if "no Chinese font" in str(w.message)]
+    for w in caught:
+        if w not in glyphs and w not in font:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if glyphs or font:
+        warnings.warn(
+            "no Chinese font for the charts: labels are in English and Chinese names show as "
+            f"boxes ({len(glyphs)} missing glyphs). Install one, e.g. the Debian/Ubuntu "
+            "package fonts-noto-cjk or fonts-wqy-microhei.",
+            stacklevel=2,
+        )
+    return charts
+
+
+def _write_index(result: RunResult, tmp: Path, charts: list[tuple[str, str]]) -> None:
+    """The HTML summary page ``index.html`` (with the run status when a step did not end ok)."""
+    sc = result.inputs.scenario
+    city = result.tables["needs_city"]
+    needs = result.tables["needs"]
+    years = result.milestone_years()
+    zh = {"primary": "小学", "junior": "初中"}
     s = summary(result)
     c = city.set_index(["stage", "year"])
     headline = pd.DataFrame(
@@ -280,10 +374,10 @@ def _write_report(result: RunResult, tmp: Path, *, failed: dict[str, str] | None
         ["stage", "indicator_zh", "cv", "cv_limit", "cv_ok"]
     ].copy()
     eq["stage"] = eq["stage"].map(zh)
-    eq["cv_ok"] = eq["cv_ok"].map({True: "达标 ok", False: "超标 over"})
-    files = [(p.name, p.name) for p in sorted(tmp.glob("*.csv"))] + [
-        ("results.xlsx", "results.xlsx")
-    ]
+    eq["cv_ok"] = eq["cv_ok"].map({True: "达标 ok", False: "超标 over"}).fillna("无数据 no data")
+    files = [(p.name, p.name) for p in sorted(tmp.glob("*.csv"))]
+    if (tmp / "results.xlsx").exists():
+        files.append(("results.xlsx", "results.xlsx"))
     files += [(n, n) for n in ("results.gpkg",) if (tmp / n).exists()]
     maps = [("学位缺口地图 seat-gap map", "map.html")] if (tmp / "map.html").exists() else []
     page = summary_page(
@@ -305,9 +399,41 @@ def _write_report(result: RunResult, tmp: Path, *, failed: dict[str, str] | None
         charts=charts,
         maps=maps,
         plan=plan_key_figures(result, site_land=site_land(result)),
-        failed=failed,
+        status=_status_rows(result),
     )
     (tmp / "index.html").write_text(page, encoding="utf-8")
+
+
+def _status_rows(result: RunResult) -> pd.DataFrame | None:
+    """The steps that did not end ok (for the summary page), or None."""
+    st = result.status_table()
+    st = st.loc[st["status"] != "ok", ["step", "status", "message", "what_to_do"]]
+    return st if len(st) else None
+
+
+def _status_page(result: RunResult, tmp: Path) -> str:
+    """A minimal ``index.html``: the run status and the files (when the full page failed)."""
+    from planner.reports.html import esc
+
+    st = result.status_table()
+    rows = "".join(
+        f"<tr><td>{esc(r.step)}</td><td>{esc(r.status)}</td><td>{esc(r.message)}</td>"
+        f"<td>{esc(r.what_to_do)}</td></tr>"
+        for r in st.itertuples()
+    )
+    files = "".join(
+        f"<li><a href='{esc(p.name)}'>{esc(p.name)}</a></li>"
+        for p in sorted(tmp.iterdir())
+        if p.is_file()
+    )
+    return (
+        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        f"<title>{esc(result.inputs.scenario.name)} — 运行状态 run status</title></head><body>"
+        f"<h1>{esc(result.inputs.scenario.name)} — 运行状态 run status</h1>"
+        "<table border='1'><tr><th>step</th><th>status</th><th>message</th>"
+        f"<th>what to do</th></tr>{rows}</table><h2>文件 Files</h2><ul>{files}</ul>"
+        "</body></html>\n"
+    )
 
 
 def _write_map(result: RunResult, tmp: Path, scale=None) -> None:

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["data_dir", "load_schema", "schema_dir"]
+__all__ = ["data_dir", "load_measures", "load_schema", "schema_dir"]
 
 
 def data_dir(kind: str) -> Path:
@@ -46,3 +46,16 @@ def load_schema() -> dict[str, Any]:
     """
     with open(schema_dir() / "inputs.toml", "rb") as fh:
         return tomllib.load(fh)
+
+
+def load_measures() -> dict[str, dict[str, float]]:
+    """The units a scenario may declare per column (``measures.toml``).
+
+    Returns
+    -------
+    dict
+        ``{canonical unit: {unit name: factor to the canonical unit}}``, e.g.
+        ``{"persons": {"万人": 10000.0, …}, "m²": {"亩": 666.67, …}}``.
+    """
+    with open(schema_dir() / "measures.toml", "rb") as fh:
+        return {k: {str(n): float(f) for n, f in v.items()} for k, v in tomllib.load(fh).items()}

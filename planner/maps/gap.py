@@ -250,6 +250,7 @@ def school_table(result: Any) -> gpd.GeoDataFrame:
         size_cap=("size_cap", "max"),
     )
     cols = [c for c in ("school_id", "name", "stage", "public", "unit_id", "address") if c in s]
+    s = s.loc[s.geometry.notna() & ~s.geometry.is_empty]  # no location, no marker
     out = s[[*cols, "geometry"]].merge(agg, left_on="school_id", right_index=True, how="left")
     out[["students", "classes", "capacity"]] = out[["students", "classes", "capacity"]].fillna(0)
     for c in ("oversized_class", "oversized_school"):

@@ -52,7 +52,8 @@ def safe_text(value: Any) -> str:
     """Escape a value for HTML and JavaScript template contexts.
 
     ``& < > " '`` become HTML entities (``html.escape``), and so do ``$``, the
-    backtick, ``{``, ``}`` and the backslash, so the result can be placed in element
+    backtick, ``{``, ``}`` and the backslash, and ``//`` becomes ``&#47;&#47;`` (a URL in
+    a name is text, never taken for a link the page would fetch), so the result can be placed in element
     text, in a double- or single-quoted attribute, inside a JS template literal
     (``${…}`` cannot run), inside a ``<script>`` (``</script>`` cannot close it) and
     in a string that a template engine re-reads (``{{ … }}`` stays literal). Newlines
@@ -79,7 +80,7 @@ def safe_text(value: Any) -> str:
     s = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     s = _SPACE.sub(" ", s)
     s = _CONTROL.sub("", s)
-    return html.escape(s, quote=True).translate(_EXTRA)
+    return html.escape(s, quote=True).translate(_EXTRA).replace("//", "&#47;&#47;")
 
 
 def fmt_int(value: Any) -> str:

@@ -95,7 +95,7 @@ def summary_page(
     charts: Iterable[tuple[str, str]] = (),
     maps: Iterable[tuple[str, str]] = (),
     plan: Mapping[str, object] | None = None,
-    failed: Mapping[str, str] | None = None,
+    status: pd.DataFrame | None = None,
 ) -> str:
     """Render the summary page.
 
@@ -122,25 +122,25 @@ def summary_page(
         ``periods`` (seat gap before and after the plan), from
         :func:`planner.reports.plan_tables.plan_key_figures`; empty or None: the run
         planned no schools.
-    failed : mapping, optional
-        Steps that failed (step → message), shown first.
+    status : DataFrame, optional
+        The steps that did not end ok (``step, status, message, what_to_do``), shown
+        first; None when every step ended ok.
     """
     parts = [
         "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
         f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
-        *(
-            [
-                "<div class='failed'><b>未完成的步骤 steps that failed</b><ul>"
-                + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in failed.items())
-                + "</ul></div>"
-            ]
-            if failed
-            else []
-        ),
         f"<p>情景 Scenario: <b>{esc(scenario_name)}</b> · 基期 base year {esc(base_year)} · "
         f"数据问题 validation: {esc(problems.get('errors', 0))} 错误 errors, "
         f"{esc(problems.get('warnings', 0))} 警告 warnings</p>",
+        *(
+            [
+                "<h2 class='bad'>运行状态 Run status: not every step completed</h2>",
+                _table(status),
+            ]
+            if status is not None and len(status)
+            else []
+        ),
         "<h2>学位缺口 Seat gap (sum of unit gaps)</h2>",
         _table(headline),
         *_plan_section(plan),

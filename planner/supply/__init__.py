@@ -77,12 +77,16 @@ def school_capacity(schools: pd.DataFrame, norms: Norms, years: Iterable[int]) -
 def capacity_by_unit(capacity: pd.DataFrame) -> pd.DataFrame:
     """Sum school capacity to unit × stage × year, public and private apart.
 
+    Schools in no unit (located outside every unit, flagged in the validation report)
+    add their seats to no unit.
+
     Returns
     -------
     DataFrame
         ``unit_id, stage, year, capacity_public, capacity_private, capacity,
         students, schools``.
     """
+    capacity = capacity.loc[capacity["unit_id"].notna()]
     c = capacity.assign(
         capacity_public=np.where(capacity["public"], capacity["capacity"], 0),
         capacity_private=np.where(capacity["public"], 0, capacity["capacity"]),
