@@ -127,7 +127,7 @@ def test_split_vs_single_source_and_unserved():
     # the solve proves that no plan serves everyone → InfeasibleError naming the client.
     inst = SitingInstance.from_cost_matrix(cost, [2.0, 2.0], single_source=True, **kw)
     assert inst.check() == []
-    with pytest.raises(SolverError, match="infeasible.*client"):
+    with pytest.raises(SolverError, match=r"infeasible.*client"):
         _solve(inst)
     # allowing unserved demand: one client (2 units) stays unserved; A served at cost 0
     # beats B served at cost 2, so B is the unserved one.
@@ -219,7 +219,11 @@ def test_generous_clock_caps_give_identical_plans():
     xy = rng.random((40, 2)) * 10
     cost = np.hypot(*(xy[:, None, :] - xy[None, ::4, :]).transpose(2, 0, 1))
     inst = SitingInstance.from_cost_matrix(
-        cost, rng.integers(1, 9, 40), capacity=40.0, fixed_cost=30.0, allow_unserved=True,
+        cost,
+        rng.integers(1, 9, 40),
+        capacity=40.0,
+        fixed_cost=30.0,
+        allow_unserved=True,
         max_cost=4.0,
     )
     a = solve(inst, time_limit=500.0)

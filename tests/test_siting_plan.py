@@ -588,7 +588,11 @@ def test_lp_relaxation_bounds_and_rounds_to_the_optimum():
     # it wholly: 1600 / 1.03 (万元, discounted one year) plus travel.
     pb = toy([[100], [120], [80]], TWO_OPTS, D3)
     inst = to_instance(
-        pb, budget=None, discount_rate=0.03, base_year=2025, single_sourcing=False,
+        pb,
+        budget=None,
+        discount_rate=0.03,
+        base_year=2025,
+        single_sourcing=False,
         closest_assignment=False,
     )
     r = plan(pb, base_year=2025, mip_gap=0.0)

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from planner.errors import PlannerError
 
-__all__ = ["SitingInstance"]
+__all__ = ["ColumnInstance"]
 
 #: at most this many ids are named in one check message
 _SHOW = 8

@@ -187,7 +187,7 @@ def _add_round(st: _State, items: Items, limits: HeuristicLimits, force: bool = 
 def _fit(st: _State) -> None:
     """Each project: cheapest option of its group holding its pupils, opening when first used."""
     inst = st.inst
-    r, f, _ = inst.pairs()
+    _, f, _ = inst.pairs()
     load = np.zeros((inst.F, inst.P))
     np.add.at(load, f, st.flow)
     base = inst.capacity
@@ -237,7 +237,9 @@ def construct(
     Parameters
     ----------
     inst : SitingInstance
+        The instance.
     limits : HeuristicLimits, optional
+        Work limits (default :class:`HeuristicLimits`).
     start : int ndarray (O,), optional
         Opening periods to start from (−1: closed), e.g. another method's plan.
     items : Items, optional
@@ -270,16 +272,14 @@ def construct(
         _fit(st)
     # drop / interchange: projects serving the fewest pupils first
     tried = improved = 0
-    r, f, _ = inst.pairs()
+    _, f, _ = inst.pairs()
     while interchange and tried < limits.interchange_moves:
         projects = np.flatnonzero(st.open_period >= 0)
         if not len(projects):
             break
         load = np.zeros(inst.F)
         np.add.at(load, f, st.flow.sum(axis=1))
-        served = np.array(
-            [load[inst.option_adds[:, o].nonzero()[0]].sum() for o in projects]
-        )
+        served = np.array([load[inst.option_adds[:, o].nonzero()[0]].sum() for o in projects])
         order = projects[np.lexsort((projects, served))]
         moved = False
         for o in order:
@@ -331,9 +331,7 @@ def lp_fit(inst: SitingInstance, open_period: np.ndarray, assigner) -> np.ndarra
     a = adds.tocoo()
     fin = np.isfinite(a.data) & (a.data > 0)
     per_seat = np.full(inst.F, np.inf)
-    np.minimum.at(
-        per_seat, a.row[fin], inst.option_objective[a.col[fin], P - 1] / a.data[fin] / P
-    )
+    np.minimum.at(per_seat, a.row[fin], inst.option_objective[a.col[fin], P - 1] / a.data[fin] / P)
     kappa = np.where(np.isfinite(per_seat), per_seat, 0.0)
     cap = inst.capacity_with(open_period)
     assigner.assign(cap, closest_allowed(inst, cap), extra_cost=kappa)

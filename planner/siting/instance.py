@@ -382,9 +382,7 @@ class SitingInstance:
         fac_ex[fac_of_col[exc]] = True
         opt_cols = np.flatnonzero(live & ~ex)
         O = len(opt_cols)
-        adds = sp.csc_matrix(
-            (cap[opt_cols], (fac_of_col[opt_cols], np.arange(O))), shape=(F, O)
-        )
+        adds = sp.csc_matrix((cap[opt_cols], (fac_of_col[opt_cols], np.arange(O))), shape=(F, O))
         facility_column = np.where(fac_ex, first_col, -1)
         n_exist = int(fac_ex.sum())
         if p is not None:

@@ -61,9 +61,7 @@ class Items:
         banned = closest_bans(inst) if inst.closest else None
         e, p = flow_columns(inst, banned)
         r, f, c = inst.pairs()
-        return cls(
-            e, p, r[e], f[e] * inst.P + p, c[e], inst.demand[r[e], p], inst.F * inst.P
-        )
+        return cls(e, p, r[e], f[e] * inst.P + p, c[e], inst.demand[r[e], p], inst.F * inst.P)
 
 
 @dataclass
@@ -89,7 +87,9 @@ class Fill:
         kk = np.where(part, k, 0)
         d_k = self.d[kk] if len(self.d) else np.zeros(len(kk))
         with np.errstate(invalid="ignore", divide="ignore"):
-            frac = np.where(part & (d_k > 0), (target - self.Dc[k]) / np.where(d_k > 0, d_k, 1), 0.0)
+            frac = np.where(
+                part & (d_k > 0), (target - self.Dc[k]) / np.where(d_k > 0, d_k, 1), 0.0
+            )
         frac = np.clip(frac, 0.0, 1.0)
         a_k = self.a[kk] if len(self.a) else np.zeros(len(kk))
         return val + np.where(part, frac * a_k, 0.0), k, frac, part
@@ -312,12 +312,17 @@ def lagrangian_bound(
     Parameters
     ----------
     inst : SitingInstance
+        The instance.
     upper : float
         Cost of the best known plan (Polyak's target).
     lam0 : ndarray (n, P)
         Starting multipliers (e.g. the heuristic plan's marginal costs).
     max_steps : int
         Subgradient steps at most.
+    items : Items, optional
+        The instance's knapsack items (built when not given).
+    cover_pen : ndarray, optional
+        Penalty of every cover rule (default: the instance's).
     target_gap : float
         Stop once ``(upper − bound) / upper`` is at most this.
     on_step : callable, optional
@@ -379,8 +384,8 @@ def lagrangian_bound(
         dd = float(direction @ direction)
         beta = max(0.0, -1.5 * float(s @ direction) / dd) if dd > 0 else 0.0
         direction = s + beta * direction
-        step = theta * max(upper - rel.L, 1e-9 * max(1.0, abs(upper))) / float(
-            direction @ direction
+        step = (
+            theta * max(upper - rel.L, 1e-9 * max(1.0, abs(upper))) / float(direction @ direction)
         )
         lam = np.minimum(lam + step * direction[: lam.size].reshape(lam.shape), pen)
         if U:

@@ -822,6 +822,7 @@ def to_instance(
     Parameters
     ----------
     problem : SitingProblem
+        From :func:`build_problem`.
     budget : float or None
         Total undiscounted cost limit (yuan).
     discount_rate : float
@@ -837,7 +838,6 @@ def to_instance(
     """
     pb = problem
     years = np.asarray(pb.periods, dtype=np.int64)
-    P = len(years)
     dist = pb.dist.tocsr()
     dist.sort_indices()
     rows = np.repeat(np.arange(dist.shape[0]), np.diff(dist.indptr))

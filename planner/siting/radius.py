@@ -87,7 +87,6 @@ def _sorted_pairs(inst: ColumnInstance) -> tuple[np.ndarray, np.ndarray, np.ndar
     return r[order], csr.indices[order].astype(np.int64), csr.data[order]
 
 
-
 def _guaranteed_position(inst: ColumnInstance, r: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Per client, the first position in its sorted row at which service is certain.
 
@@ -127,7 +126,6 @@ def _guaranteed_position(inst: ColumnInstance, r: np.ndarray, c: np.ndarray) -> 
     return gpos
 
 
-
 def _plan_distance(
     inst: ColumnInstance, is_open: np.ndarray, r: np.ndarray, c: np.ndarray, v: np.ndarray
 ) -> np.ndarray:
@@ -140,14 +138,12 @@ def _plan_distance(
     return d
 
 
-
 def _next_cost(n: int, r: np.ndarray, v: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Per client, the smallest stored cost above ``d`` (inf when there is none)."""
     above = v > d[r]
     out = np.full(n, np.inf)
     np.minimum.at(out, r[above], v[above])
     return out
-
 
 
 def _common_rows(
@@ -192,7 +188,6 @@ def _common_rows(
     return R, C, V, lo, up, blocks
 
 
-
 def _pass(
     h: highspy.Highs,
     col_cost: np.ndarray,
@@ -229,7 +224,6 @@ def _pass(
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS refused the siting model (passModel error); please report this")
-
 
 
 def _build_radius(
@@ -327,7 +321,6 @@ def _build_radius(
     )
 
 
-
 def _set_start(h: highspy.Highs, vals: np.ndarray) -> bool:
     """Hand a full column vector to HiGHS as the initial incumbent."""
     sol = highspy.HighsSolution()
@@ -336,13 +329,11 @@ def _set_start(h: highspy.Highs, vals: np.ndarray) -> bool:
     return h.setSolution(sol) == highspy.HighsStatus.kOk
 
 
-
 def _run(h: highspy.Highs) -> None:
     if h.run() == highspy.HighsStatus.kError:
         raise SolverError(
             f"HiGHS failed on the siting model ({h.modelStatusToString(h.getModelStatus())})"
         )
-
 
 
 def _solve_iterative(built: _Radius, mip_rel_gap: float) -> None:
@@ -388,9 +379,7 @@ def _solve_iterative(built: _Radius, mip_rel_gap: float) -> None:
             built.rounds += 1
             found.clear()
             left = built.clock.left()
-            h.setOptionValue(
-                "time_limit", float(max(left, 0.01)) if np.isfinite(left) else np.inf
-            )
+            h.setOptionValue("time_limit", float(max(left, 0.01)) if np.isfinite(left) else np.inf)
             _run(h)
             info = h.getInfo()
             status = h.getModelStatus()
@@ -424,7 +413,6 @@ def _solve_iterative(built: _Radius, mip_rel_gap: float) -> None:
         h.cbMipInterrupt.unsubscribe(on_interrupt)
 
 
-
 def _refine(
     built: _Radius,
     h: highspy.Highs,
@@ -449,8 +437,6 @@ def _refine(
     _set_start(h, vals)
 
 
-
-
 def column_view(inst: SitingInstance) -> ColumnInstance:
     """The column view of an uncapacitated one-period instance.
 
@@ -467,17 +453,21 @@ def column_view(inst: SitingInstance) -> ColumnInstance:
     m = len(cols)
     site = np.r_[inst.option_group, inst.G + np.arange(len(exist))]
     pen = float(inst.penalty[0])
-    return ColumnInstance(
-        cost,
-        inst.demand[need, 0],
-        fixed_cost=np.r_[inst.option_cost, np.zeros(len(exist))],
-        existing=np.r_[np.zeros(inst.O, bool), np.ones(len(exist), bool)],
-        site=site,
-        p=None if inst.p is None else inst.p + len(exist),
-        budget=inst.budget,
-        allow_unserved=not inst.must_serve,
-        unserved_penalty=None if inst.must_serve else pen,
-    ) if m else ColumnInstance(cost, inst.demand[need, 0])
+    return (
+        ColumnInstance(
+            cost,
+            inst.demand[need, 0],
+            fixed_cost=np.r_[inst.option_cost, np.zeros(len(exist))],
+            existing=np.r_[np.zeros(inst.O, bool), np.ones(len(exist), bool)],
+            site=site,
+            p=None if inst.p is None else inst.p + len(exist),
+            budget=inst.budget,
+            allow_unserved=not inst.must_serve,
+            unserved_penalty=None if inst.must_serve else pen,
+        )
+        if m
+        else ColumnInstance(cost, inst.demand[need, 0])
+    )
 
 
 def solve_pmedian(inst: SitingInstance, *, limits, clock, progress=None):
@@ -501,9 +491,19 @@ def solve_pmedian(inst: SitingInstance, *, limits, clock, progress=None):
                 open_period[o] = 0
         plan = score(inst, open_period)
         return SitingSolution(
-            inst, open_period, plan.flow, plan.unserved, plan.cost, plan.cost, 0.0, "Optimal",
-            False, "pmedian", pd.DataFrame(columns=["step", "seconds", "plan", "bound", "work"]),
-            plan.cost, time.perf_counter() - t_all,
+            inst,
+            open_period,
+            plan.flow,
+            plan.unserved,
+            plan.cost,
+            plan.cost,
+            0.0,
+            "Optimal",
+            False,
+            "pmedian",
+            pd.DataFrame(columns=["step", "seconds", "plan", "bound", "work"]),
+            plan.cost,
+            time.perf_counter() - t_all,
         )
     log: list[dict] = []
     best_open = None
@@ -543,8 +543,10 @@ def solve_pmedian(inst: SitingInstance, *, limits, clock, progress=None):
         t = time.perf_counter()
         red = reduce_pmedian(cols, best_cost, best_open)
         again = greedy_interchange(cols, max_iter=moves, start=red.relaxed)
-        if again is not None and again.feasible and again.objective < red.upper - 1e-9 * max(
-            1.0, abs(red.upper)
+        if (
+            again is not None
+            and again.feasible
+            and again.objective < red.upper - 1e-9 * max(1.0, abs(red.upper))
         ):
             red = reduce_pmedian(cols, again.objective, again.open)
         if red.upper < best_cost:
@@ -553,7 +555,10 @@ def solve_pmedian(inst: SitingInstance, *, limits, clock, progress=None):
         keep = red.keep
         if len(keep) < cols.m:
             sub = ColumnInstance(
-                cols.cost[:, keep], cols.demand, p=cols.p, weight=cols.weight,
+                cols.cost[:, keep],
+                cols.demand,
+                p=cols.p,
+                weight=cols.weight,
                 single_source=cols.single_source,
             )
         note("bound", t, steps=red.steps, kept=f"{len(keep)}/{cols.m}")
@@ -673,7 +678,9 @@ def _cost_of(cols: ColumnInstance, is_open: np.ndarray) -> float:
     d = _plan_distance(cols, np.asarray(is_open, bool), r, c, v)
     w = cols.obj_weight
     served = np.isfinite(d)
-    total = float(np.sum(w[served] * d[served])) + float(cols.open_cost[np.asarray(is_open, bool)].sum())
+    total = float(np.sum(w[served] * d[served])) + float(
+        cols.open_cost[np.asarray(is_open, bool)].sum()
+    )
     if (~served).any():
         if not cols.allow_unserved:
             return np.inf

@@ -107,6 +107,7 @@ def lp_relaxation(
     Parameters
     ----------
     inst : SitingInstance
+        The instance.
     plan_flow : ndarray (E, P)
         Flows of the best known plan (its pairs start in the restricted set).
     nearest : int
@@ -166,7 +167,7 @@ def lp_relaxation(
             lam[m.unserved_client, m.unserved_period] = rd[m.rows["demand"]]
         mu = np.zeros((inst.F, P))
         if "capacity" in m.rows:
-            rf, ff, _ = sub.pairs()
+            _, ff, _ = sub.pairs()
             used = np.zeros((inst.F, P), bool)
             used[ff[m.flow_pair], m.flow_period] = True
             fk, pk = np.nonzero(used & np.isfinite(inst.capacity))
@@ -194,8 +195,10 @@ def lp_relaxation(
 
 
 def round_groups(inst: SitingInstance, y: np.ndarray, theta: float) -> np.ndarray:
-    """Opening periods from LP opening weights: per group, its most-used option opens in
-    the first period where the group's weight reaches ``theta`` (−1: not built).
+    """Opening periods rounded from the LP's opening weights (−1: not built).
+
+    Per group, its most-used option opens in the first period where the group's weight
+    reaches ``theta``.
     """
     O, P = y.shape
     g = inst.option_group

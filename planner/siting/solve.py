@@ -235,7 +235,11 @@ class SitingSolution:
     def open(self) -> np.ndarray:
         """Open columns (existing ones included) of an instance built from columns."""
         inst = self.instance
-        cols = list(inst.facility_column[inst.facility_column >= 0]) if inst.facility_column is not None else []
+        cols = (
+            list(inst.facility_column[inst.facility_column >= 0])
+            if inst.facility_column is not None
+            else []
+        )
         on = self.open_period >= 0
         if inst.option_column is not None:
             cols += list(inst.option_column[on])
@@ -343,6 +347,7 @@ def solve(
     Parameters
     ----------
     inst : SitingInstance
+        The instance.
     limits : SolveLimits, optional
         Work limits and the safety cap (default :class:`SolveLimits`).
     strategy : {"auto", "phased", "pmedian"}
@@ -410,9 +415,7 @@ class _Phased:
 
     def report(self, step: str, detail: str = "") -> None:
         if self.progress is not None:
-            self.progress(
-                Progress(step, self.best.cost, self.bound, self.clock.elapsed(), detail)
-            )
+            self.progress(Progress(step, self.best.cost, self.bound, self.clock.elapsed(), detail))
 
     def offer(self, plan: Plan) -> bool:
         """Keep ``plan`` when it is cheaper than the best one."""
@@ -434,7 +437,10 @@ class _Phased:
                 op[drop] = -1
             elif len(on) < inst.p:  # too few: the heuristic adds the best ones
                 more, _ = construct(
-                    inst, limits=self.limits.heuristic, start=op, items=self.items,
+                    inst,
+                    limits=self.limits.heuristic,
+                    start=op,
+                    items=self.items,
                     interchange=False,
                 )
                 op = more.open_period
@@ -475,8 +481,13 @@ class _Phased:
             op = lp_fit(inst, self.best.open_period, self.assigner)
             better = not np.array_equal(op, self.best.open_period) and self.offer(self.exact(op))
             # projects for the demand a smaller plan leaves unserved, then fit again
-            more, _ = construct(inst, limits=L.heuristic, start=self.best.open_period,
-                                items=self.items, interchange=False)
+            more, _ = construct(
+                inst,
+                limits=L.heuristic,
+                start=self.best.open_period,
+                items=self.items,
+                interchange=False,
+            )
             if not np.array_equal(more.open_period, self.best.open_period):
                 op2 = lp_fit(inst, more.open_period, self.assigner)
                 better |= self.offer(self.exact(op2))
@@ -542,7 +553,12 @@ class _Phased:
             self.bound = max(self.bound, bound)
             self.note("exact", t, nodes=nodes)
         # 4. polish
-        if not self.done() and L.polish_sweeps > 0 and not inst.closest and not self.clock.expired():
+        if (
+            not self.done()
+            and L.polish_sweeps > 0
+            and not inst.closest
+            and not self.clock.expired()
+        ):
             t = time.perf_counter()
             windows, better = self.polish()
             self.note("polish", t, windows=windows, improved=better)
@@ -573,9 +589,7 @@ class _Phased:
                     d = e.data_out
                     b = max(self.bound, float(d.mip_dual_bound))
                     plan = min(self.best.cost, float(d.objective_function_value))
-                    self.progress(
-                        Progress("exact", plan, b, now, f"nodes {int(d.mip_node_count)}")
-                    )
+                    self.progress(Progress("exact", plan, b, now, f"nodes {int(d.mip_node_count)}"))
             e.interrupt(False)
 
         if report:
@@ -641,7 +655,7 @@ class _Phased:
         sub, maps = _window_instance(inst, best, W, fac_group)
         if sub is None:
             return False
-        K, Fw, Ow, Ew = maps
+        K, _, Ow, Ew = maps
         cur = Plan(
             best.open_period[Ow].copy(),
             best.flow[Ew].copy(),
@@ -663,7 +677,9 @@ class _Phased:
             self.clock.cut = True
         if h.getInfo().primal_solution_status != 2:
             return False
-        if not float(h.getInfo().objective_function_value) < cur.cost - 1e-7 * max(1.0, abs(cur.cost)):
+        if not float(h.getInfo().objective_function_value) < cur.cost - 1e-7 * max(
+            1.0, abs(cur.cost)
+        ):
             return False
         op = best.open_period.copy()
         op[Ow] = _open_from(m, np.asarray(h.getSolution().col_value))
@@ -865,7 +881,3 @@ def _raise_unserved(inst: SitingInstance, plan: Plan, proven: bool) -> None:
         f"no plan serving every client was found within the work limits (client(s) {lab}"
         f"{more} left unserved); raise the limits or allow unserved demand"
     )
-
-
-def _unused() -> None:  # keep imports used for type references
-    del closest_allowed

@@ -186,10 +186,15 @@ def city_instance(
         Upper bound on the total fixed cost (fixed + seat costs) of the opened
         schools, in thousand currency units per year. None (default): no budget.
     periods : int
-        Plan periods (default 1: a classical CFLP with size options). With more, demand
-        grows by ``growth`` per period (each block's pupils, rounded), a share
-        ``late_sites`` of the sites only becomes available in a later period (uniform),
-        and a school's cost is discounted by ``discount`` per period of later opening.
+        Plan periods (default 1: a classical CFLP with size options).
+    growth : float
+        With several periods: demand growth per period (each block's pupils, rounded).
+    late_sites : float
+        With several periods: share of the sites that become available only in a later
+        period (drawn uniformly).
+    discount : float
+        With several periods: a school's cost falls by this rate per period of later
+        opening.
 
     Returns
     -------

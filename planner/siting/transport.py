@@ -81,9 +81,13 @@ def plan_cost(
     Parameters
     ----------
     inst : SitingInstance
+        The instance.
     open_period : int ndarray (O,)
+        Opening period of every option (−1: not built).
     flow : ndarray (E, P)
+        Demand served along every pair and period.
     unserved : ndarray (n, P)
+        Demand left unserved.
     """
     from planner.siting.build import _cover_default
 
@@ -134,7 +138,7 @@ def greedy_assign(
     unserved : ndarray (n, P)
     """
     r, f, c = inst.pairs()
-    E, P, n = len(r), inst.P, inst.n
+    E, P = len(r), inst.P
     flow = np.zeros((E, P))
     left = inst.demand.copy()
     room = cap.astype(float).copy()
@@ -244,9 +248,7 @@ def _repair(inst, flow, left, room, allowed, cap) -> None:
             [np.floor(left[cl, p] * S), fwd, back, np.floor(np.minimum(room[fr, p], 1e9) * S)]
         )
         keep = w > 0
-        g = sp.csr_array(
-            (w[keep].astype(np.int64), (u[keep], v[keep])), shape=(snk + 1, snk + 1)
-        )
+        g = sp.csr_array((w[keep].astype(np.int64), (u[keep], v[keep])), shape=(snk + 1, snk + 1))
         g.sum_duplicates()
         g = sp.csr_array((g.data.astype(np.int32), g.indices, g.indptr), shape=g.shape)
         res = maximum_flow(g, src, snk)
@@ -258,10 +260,12 @@ def _repair(inst, flow, left, room, allowed, cap) -> None:
         o = np.argsort(key)
         key, val = key[o], fl.data[o].astype(float) / S
 
-        def get(a, b):
+        def get(a, b, key=key, val=val, N=N):
             k = a.astype(np.int64) * N + b
-            i = np.clip(np.searchsorted(key, k), 0, max(len(key) - 1, 0))
-            return np.where((len(key) > 0) & (key[i] == k), val[i], 0.0) if len(key) else np.zeros(len(k))
+            if not len(key):
+                return np.zeros(len(k))
+            i = np.clip(np.searchsorted(key, k), 0, len(key) - 1)
+            return np.where(key[i] == k, val[i], 0.0)
 
         flow[e, p] += get(1 + r[e], 1 + n + f[e])
         left[cl, p] -= get(np.full(len(cl), src), 1 + cl)
@@ -391,7 +395,9 @@ class Assigner:
                 h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
             if start is not None and inst.single_source:
                 x0 = (start[e, p] > 0).astype(float)
-                served = np.bincount(self.r[e], weights=x0 * inst.demand[self.r[e], p], minlength=inst.n)
+                served = np.bincount(
+                    self.r[e], weights=x0 * inst.demand[self.r[e], p], minlength=inst.n
+                )
                 u0 = np.maximum(inst.demand[cl, p] - served[cl], 0.0)
                 sol = highspy.HighsSolution()
                 used = np.bincount(
@@ -428,9 +434,7 @@ def _cap_max(inst: SitingInstance) -> np.ndarray:
     return inst.capacity + best[:, None]
 
 
-def score(
-    inst: SitingInstance, open_period: np.ndarray, assigner: Assigner | None = None
-) -> Plan:
+def score(inst: SitingInstance, open_period: np.ndarray, assigner: Assigner | None = None) -> Plan:
     """The plan ``open_period`` with exact flows (or greedy ones without an assigner)."""
     cap = inst.capacity_with(open_period)
     allowed = closest_allowed(inst, cap)
