@@ -245,10 +245,12 @@ def _print_report(inputs, max_lines: int = 30, written: Path | None = None) -> N
         console.print(f"[{style[p.severity]}]{escape(p.zh())}[/]", highlight=False, soft_wrap=True)
     if len(probs) > max_lines:
         console.print(f"… the first {max_lines} of {len(probs)} problems are shown above.")
+    n_err, n_warn = len(inputs.report.errors), len(inputs.report.warnings)
+    n_info, n_out = len(probs) - n_err - n_warn, len(inputs.excluded)
     console.print(
-        f"{len(inputs.report.errors)} error(s), {len(inputs.report.warnings)} warning(s), "
-        f"{len(probs) - len(inputs.report.errors) - len(inputs.report.warnings)} note(s); "
-        f"{len(inputs.excluded)} row(s) kept out of the computation."
+        f"{n_err} 个错误、{n_warn} 个警告、{n_info} 条提示，{n_out} 行未参与计算 / "
+        f"{n_err} error(s), {n_warn} warning(s), {n_info} note(s); "
+        f"{n_out} row(s) kept out of the computation."
     )
     if written is not None:
         console.print(

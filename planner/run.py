@@ -588,8 +588,9 @@ def compute(
             result.tables.update(outcome.tables)
             if outcome.catchments is not None:
                 result.layers["catchments"] = outcome.catchments
-            if outcome.allocations is not None:
-                result.layers["allocations"] = outcome.allocations
+            allocations = getattr(outcome, "allocations", None)
+            if allocations is not None:
+                result.layers["allocations"] = allocations
 
         run_step(result, "siting", _siting, needs=("gaps",), on_step=on_step)
     return result

@@ -133,8 +133,11 @@ def test_summary_page_has_the_plan_section_with_key_figures(demo_result):
         problems={"errors": 0, "warnings": 0},
         files=[],
     )
-    page = summary_page(**common, plan=kf, failed={"map.html": "<boom>"})
+    status = pd.DataFrame(
+        [{"step": "map", "status": "failed", "message": "<boom>", "what_to_do": "x"}]
+    )
+    page = summary_page(**common, plan=kf, status=status)
     assert "规划项目与布局优化" in page and "1,500 个（小学 1,350，初中 150）" in page
-    assert "未完成的步骤" in page and "&lt;boom&gt;" in page
+    assert "运行状态" in page and "&lt;boom&gt;" in page
     assert "本次运行未做布局优化" in summary_page(**common, plan={})
     assert plan_key_figures(demo_result) == {}

@@ -20,7 +20,7 @@ def test_run_writes_every_deliverable(city, tmp_path):
     for f in ("map.html", "results.gpkg", "results.xlsx", "index.html", "gaps_plan.csv"):
         assert (out / f).exists(), f
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["failed_steps"] == {}
+    assert manifest["failed_steps"] == []
     assert manifest["versions"]["planner"] != "not installed"
     wb = openpyxl.load_workbook(out / "results.xlsx", read_only=True)
     assert wb.sheetnames[:2] == ["说明", "分年度学位需求表"]  # no plan: no 建设项目表
@@ -43,9 +43,10 @@ def test_a_map_that_cannot_be_written_fails_the_step_not_the_run(city, tmp_path)
     for f in ("results.xlsx", "results.gpkg", "needs.csv", "index.html"):
         assert (out / f).exists(), f
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert "no_such_tiles" in manifest["failed_steps"]["map.html"]
+    failed = {s["step"]: s["error"] for s in manifest["failed_steps"]}
+    assert "no_such_tiles" in failed["map"]
     page = (out / "index.html").read_text(encoding="utf-8")
-    assert "未完成的步骤" in page and "学位缺口地图" not in page
+    assert "运行状态" in page and "学位缺口地图" not in page
 
 
 def test_unknown_map_key_names_the_closest(city, tmp_path):

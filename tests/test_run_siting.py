@@ -23,8 +23,8 @@ def test_run_with_siting_writes_projects(tmp_path):
     text = text.replace(
         "[siting]\n",
         "[siting]\ngrid_m = 3000.0\nperiods = [2030, 2035]\nmip_gap = 0.01\n",
-    ).replace("time_limit_s = 15", "time_limit_s = 30.0")
-    assert "grid_m = 3000.0" in text and "time_limit_s = 30.0" in text
+    ).replace("time_limit_s = 600", "time_limit_s = 300.0")
+    assert "grid_m = 3000.0" in text and "time_limit_s = 300.0" in text
     (tmp_path / "s.toml").write_text(text, encoding="utf-8")
     res = CliRunner().invoke(app, ["run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output

@@ -126,8 +126,8 @@ def write_run(
 ) -> Path:
     """Write every output of a run to ``out_dir``, atomically.
 
-    Raises :class:`planner.errors.StepFailed` after writing everything else when the
-    map or the GIS layers failed (listed in the manifest's ``failed_steps``).
+    Every output is a step of its own (:func:`planner.run.run_step`): one that fails is
+    recorded (``run_status.csv``, the manifest's ``failed_steps``) and the rest is written.
 
     Files: the result tables as tidy CSV (English headers), ``results.xlsx`` (the plan
     draft's 说明 / 建设项目表 / 分年度学位需求表, then one sheet per table with Chinese

@@ -81,7 +81,8 @@ def workbook_sheets(
         sheets["建设项目表"] = project_sheet(
             tables["projects"], unit_names=units, site_land=site_land(result)
         )
-    sheets["分年度学位需求表"] = needs_sheet(plan_gaps(result), unit_names=units)
+    if "needs" in result.tables:  # (a run whose demand step failed has no needs table)
+        sheets["分年度学位需求表"] = needs_sheet(plan_gaps(result), unit_names=units)
     for k, df in tables.items():
         if k == "gaps_plan":  # shown as 分年度学位需求表
             continue

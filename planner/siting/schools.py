@@ -360,6 +360,8 @@ def site_schools(
         ]
     out = SitingOutcome(problem, result)
     out.tables = _tables(inputs, needs, problem, result, checks, crs)
+    if result.steps is not None and len(result.steps):
+        out.tables["siting_steps"] = result.steps.round({"plan": 3, "bound": 3})
     summary = out.tables["siting_summary"]
     summary["distances"] = "road" if network is not None else "straight"
     if snapped is not None:
