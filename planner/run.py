@@ -397,14 +397,19 @@ def milestone_gaps(result: RunResult) -> pd.DataFrame:
     return c[c["year"].isin(years)].pivot(index="stage", columns="year", values="seat_gap")
 
 
-def forecast_for(inputs: Inputs) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
+def forecast_for(
+    inputs: Inputs, *, force: bool = False
+) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
     """The scenario's enrolment forecast, or (None, {}) when disabled or data are missing.
 
-    Needs births and an enrolment history (``[forecast] enabled``); see
-    :func:`planner.forecast.pipeline.enrolment_forecast`.
+    Needs births and an enrolment history (``[forecast] enabled``, or ``force`` for
+    ``planner backtest``); see :func:`planner.forecast.pipeline.enrolment_forecast`. The
+    details hold the method chosen and its out-of-sample error (``method``,
+    ``accuracy``), every candidate's backtest, the intervals, births and school-age
+    population.
     """
     sc = inputs.scenario
-    if not sc.forecast.enabled or "births" not in inputs or "enrolment" not in inputs:
+    if not (sc.forecast.enabled or force) or "births" not in inputs or "enrolment" not in inputs:
         return None, {}
     from planner.forecast.pipeline import enrolment_forecast
 
