@@ -208,7 +208,8 @@ class ForecastSpec(_Strict):
         year *t* is born September *t − 7* to August *t − 6*).
     bias_correction : bool
         Also let ``"auto"`` choose bias-corrected variants of the enrolment methods
-        (forecast × the median yearly error of its earlier forecasts).
+        (forecast × the median yearly error of its earlier forecasts); on by default
+        (chosen on the training origins of the provincial benchmark).
     survival_table : str or None
         CSV/XLSX file (relative to the scenario's folder) with columns ``sex, age,
         survival``: the probability of surviving from age *x* to *x + 1* (0 < p ≤ 1),
@@ -240,7 +241,7 @@ class ForecastSpec(_Strict):
     ratio_years: int | Literal["auto"] = "auto"
     entry_years: int | None = Field(default=None, ge=1, le=20)
     entry_prior_year_share: float = Field(default=0.0, ge=0, le=1)
-    bias_correction: bool = False
+    bias_correction: bool = True
     survival_table: str | None = None
     fertility_table: str | None = None
     enrolment_control: dict[Literal["primary", "junior"], dict[int, float]] = Field(

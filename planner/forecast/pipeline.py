@@ -119,8 +119,15 @@ class ForecastSettings:
         Horizons of the backtest (1…n).
     interval_level : float
         Nominal coverage of the intervals (0.8 = P10–P90).
+    interval_scheme : {"per_horizon", "pooled"}
+        Conformal errors per horizon, or pooled over horizons after dividing by *h*
+        (:func:`~planner.forecast.select.conformal_halfwidths`).
+    selection_window : int or None
+        The choice looks at the forecasts of the last so many origins only (None: all).
     enrolment_control : mapping
         City control totals of pupils by stage and year.
+    age_groups : mapping
+        School-age groups reported (label → first and last age; default 6–11, 12–14).
     """
 
     population_method: str = AUTO
@@ -133,10 +140,15 @@ class ForecastSettings:
     survival: pd.DataFrame | None = field(default=None, compare=False, repr=False)
     fertility: pd.DataFrame | None = field(default=None, compare=False, repr=False)
     schedule_year: int | None = None
-    bias_correction: bool = False
+    bias_correction: bool = True
     backtest_horizons: int = 5
     interval_level: float = 0.8
+    interval_scheme: str = "pooled"
+    selection_window: int | None = None
     enrolment_control: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
+    age_groups: Mapping[str, tuple[int, int]] = field(
+        default_factory=lambda: dict(SCHOOL_AGE_GROUPS)
+    )
 
 
 @dataclass
@@ -498,8 +510,12 @@ def _population_part(
             r = fc.rename(columns={"value": "forecast"}).merge(actual, on=["unit_id", "year"])
             rows.append(r.assign(method=c, origin=t))
     bt = _rows(rows)
-    chosen, scores = choose(bt, at=base_year, candidates=cands, default=default)
-    outer = nested(bt, candidates=cands, default=default, origins=origins)
+    chosen, scores = choose(
+        bt, at=base_year, candidates=cands, default=default, window=settings.selection_window
+    )
+    outer = nested(
+        bt, candidates=cands, default=default, origins=origins, window=settings.selection_window
+    )
     # ---- production from the base year
     last = horizon
     prod = {m: _project(m, d, base_year, last, settings) for m in chosen.split("+")}
@@ -512,7 +528,7 @@ def _population_part(
         paths = [cc.path]
     sa = None
     if paths:
-        groups = [school_age(p, SCHOOL_AGE_GROUPS) for p in paths]
+        groups = [school_age(p, settings.age_groups) for p in paths]
         sa = groups[0]
         if len(groups) > 1:
             keys = ["unit_id", "year", "age_group", "age_lo", "age_hi"]
@@ -522,7 +538,10 @@ def _population_part(
         sa = sa.loc[sa["unit_id"].isin(d.units) & sa["year"].between(base_year, horizon)]
         sa = sa.sort_values(["year", "unit_id", "age_lo"], ignore_index=True)
     iv = conformal_halfwidths(
-        outer, level=settings.interval_level, horizons=range(1, horizon - base_year + 1)
+        outer,
+        level=settings.interval_level,
+        horizons=range(1, horizon - base_year + 1),
+        scheme=settings.interval_scheme,
     )
     obs = d.births.loc[d.births["unit_id"].isin(d.units)] if d.births is not None else None
     births = births_fc.assign(source="projected")
@@ -540,12 +559,14 @@ def _population_part(
         "cands": cands,
         "default": default,
         "choices": _choice_table("births", settings.population_method, scores, chosen),
-        "backtest": _method_table("births", bt, settings.interval_level),
-        "accuracy": _accuracy_table("births", outer, settings.interval_level),
+        "backtest": _method_table("births", bt, settings),
+        "accuracy": _accuracy_table("births", outer, settings),
         "intervals": iv.assign(target="births"),
         "rows": {"births": bt, "births_nested": outer},
         "births_forecast": births_fc,
-        "choose": lambda t: choose(bt, at=t, candidates=cands, default=default)[0],
+        "choose": lambda t: choose(
+            bt, at=t, candidates=cands, default=default, window=settings.selection_window
+        )[0],
     }
 
 
@@ -580,14 +601,16 @@ def _choice_table(target: str, requested: str, scores: pd.DataFrame, chosen: str
     return t[["target", "requested", "candidate", "chosen", "score", "n"]]
 
 
-def _method_table(target: str, rows: pd.DataFrame, level: float) -> pd.DataFrame:
+def _method_table(target: str, rows: pd.DataFrame, settings: ForecastSettings) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame()
     by = ["stage"] if "stage" in rows.columns and rows["stage"].notna().any() else []
     parts = []
     for key, r in rows.groupby(["method", *by], sort=False):
         key = key if isinstance(key, tuple) else (key,)
-        cov = coverage_table(rolling_intervals(r, level=level))
+        cov = coverage_table(
+            rolling_intervals(r, level=settings.interval_level, scheme=settings.interval_scheme)
+        )
         cov.insert(0, "method", key[0])
         if by:
             cov.insert(0, "target", key[1])
@@ -598,7 +621,7 @@ def _method_table(target: str, rows: pd.DataFrame, level: float) -> pd.DataFrame
     return out
 
 
-def _accuracy_table(target: str, outer: pd.DataFrame, level: float) -> pd.DataFrame:
+def _accuracy_table(target: str, outer: pd.DataFrame, settings: ForecastSettings) -> pd.DataFrame:
     if outer.empty:
         return pd.DataFrame()
     by = ["stage"] if "stage" in outer.columns and outer["stage"].notna().any() else []
@@ -606,7 +629,9 @@ def _accuracy_table(target: str, outer: pd.DataFrame, level: float) -> pd.DataFr
     groups = outer.groupby(by, sort=False) if by else [((target,), outer)]
     for key, r in groups:
         key = key if isinstance(key, tuple) else (key,)
-        cov = coverage_table(rolling_intervals(r, level=level))
+        cov = coverage_table(
+            rolling_intervals(r, level=settings.interval_level, scheme=settings.interval_scheme)
+        )
         cov.insert(0, "target", key[0])
         cov.insert(1, "methods_chosen", ", ".join(dict.fromkeys(r["method"])))
         parts.append(cov)
@@ -803,7 +828,7 @@ def _enrolment_part(
         f = pd.concat([_combined(c, fc).assign(method=c) for c in [*cands, *refs]])
         rows.append(f.merge(actual, on=["unit_id", "stage", "year"]))
     bt = _rows(rows)
-    if settings.bias_correction:
+    if settings.bias_correction and settings.enrolment_method == AUTO:
         bt = pd.concat([bt, bias_corrected(bt, cands, suffix=BIAS)], ignore_index=True)
         cands = [*cands, *(c + BIAS for c in cands)]
     steps = horizon - base_year
@@ -815,9 +840,13 @@ def _enrolment_part(
     choice_rows, outer_rows, preds, ivs = [], [], [], []
     for stage in sorted(d.totals["stage"].unique()):
         st = bt.loc[bt["stage"] == stage]
-        chosen, scores = choose(st, at=base_year, candidates=cands, default=default)
+        chosen, scores = choose(
+            st, at=base_year, candidates=cands, default=default, window=settings.selection_window
+        )
         choice_rows.append(_choice_table(stage, settings.enrolment_method, scores, chosen))
-        outer = nested(st, candidates=cands, default=default, origins=origins)
+        outer = nested(
+            st, candidates=cands, default=default, origins=origins, window=settings.selection_window
+        )
         outer_rows.append(outer)
         f = _combined(chosen, prod_members)
         f = f.loc[f["stage"] == stage]
@@ -861,8 +890,8 @@ def _enrolment_part(
     return {
         "forecast": out,
         "choices": _concat(choice_rows),
-        "backtest": _method_table("enrolment", bt, settings.interval_level),
-        "accuracy": _accuracy_table("enrolment", outer, settings.interval_level),
+        "backtest": _method_table("enrolment", bt, settings),
+        "accuracy": _accuracy_table("enrolment", outer, settings),
         "intervals": _concat(ivs),
         "rows": {"enrolment": bt, "enrolment_nested": outer},
     }

@@ -69,10 +69,17 @@ class PopulationPath:
 
 
 def age_grid(population: pd.DataFrame) -> tuple[int, int]:
-    """Age-group width (1 for single years, else 5) and open age of a population table."""
+    """Age-group width (1 for single years, else 5) and open age of a population table.
+
+    The open age is the lowest start of any table's last group, so that tables ending
+    at 85+ and at 100+ are projected together on 85+.
+    """
     closed = population.loc[population["age_hi"].notna() & (population["age_hi"] < 120)]
     width = 1 if len(closed) and (closed["age_hi"] == closed["age_lo"]).all() else 5
-    open_age = int(population["age_lo"].max()) // width * width
+    # the lowest open group of any table (tables ending at 85+ and 100+ share 85+)
+    keys = [c for c in ("unit_id", "year") if c in population.columns]
+    tops = population.groupby(keys)["age_lo"].max() if keys else population["age_lo"].max()
+    open_age = int(np.min(tops)) // width * width
     return width, open_age
 
 
@@ -579,8 +586,9 @@ def _adjusted(
     the child cohorts' ratios (end ages < :data:`CHILD_END_AGE`) from the pooled
     parents' ratios, from the parents' age-structure covariates at the start table
     relative to the pool's; applied to each unit's covariates at its latest table
-    relative to its parent's at the parent's latest table. Adult ratios are the
-    parent's. With fewer than :data:`MIN_PARENTS` parents: the parent's ratios.
+    relative to its parent's at the parent's latest table, minus the model's value at
+    no difference (a unit like its parent keeps the parent's ratios). Adult ratios are
+    the parent's. With fewer than :data:`MIN_PARENTS` parents: the parent's ratios.
     """
     k_years = t1 - t0
     width, open_age = int(hp.width), int(hp.open_age)
@@ -610,7 +618,11 @@ def _adjusted(
             rel = rel - x_par.reindex([borrow[u] for u in rel.index]).to_numpy()
             rel = rel.dropna()
             if len(rel):
-                adj.loc[rel.index] = np.log(model.predict(rel[train.columns]))
+                # a unit whose covariates equal its parent's keeps the parent's ratios
+                zero = pd.DataFrame(0.0, index=[0], columns=train.columns)
+                adj.loc[rel.index] = np.log(model.predict(rel[train.columns])) - np.log(
+                    model.predict(zero)[0]
+                )
     rows = []
     for u in units:
         src = hp.ccr_.loc[hp.ccr_["unit_id"] == borrow[u]]

@@ -47,11 +47,15 @@ def _case_cols(rows: pd.DataFrame) -> list[str]:
     return [c for c in ("unit_id", "stage", "origin", "horizon") if c in rows.columns]
 
 
-def selection_scores(rows: pd.DataFrame, *, at: int, candidates: Sequence[str]) -> pd.DataFrame:
+def selection_scores(
+    rows: pd.DataFrame, *, at: int, candidates: Sequence[str], window: int | None = None
+) -> pd.DataFrame:
     """MAPE per candidate on the forecasts known at ``at`` (target year ≤ ``at``).
 
     Candidates with known forecasts are compared on the cases (unit, [stage,] origin,
-    horizon) they all have; when they share none, each on its own.
+    horizon) they all have; when they share none, each on its own. ``window``: only
+    the forecasts of the last ``window`` origins with a known forecast count (recent
+    errors; None = all).
 
     Returns
     -------
@@ -60,6 +64,9 @@ def selection_scores(rows: pd.DataFrame, *, at: int, candidates: Sequence[str]) 
         horizons of the per-horizon MAPE, NaN without any known forecast).
     """
     known = rows.loc[(rows["target_year"] <= at) & rows["method"].isin(candidates)]
+    if window is not None and len(known):
+        recent = np.sort(known["origin"].unique())[-int(window) :]
+        known = known.loc[known["origin"].isin(recent)]
     keys = _case_cols(known)
     present = known["method"].nunique()
     if present > 1:
@@ -78,14 +85,19 @@ def selection_scores(rows: pd.DataFrame, *, at: int, candidates: Sequence[str]) 
 
 
 def choose(
-    rows: pd.DataFrame, *, at: int, candidates: Sequence[str], default: str
+    rows: pd.DataFrame,
+    *,
+    at: int,
+    candidates: Sequence[str],
+    default: str,
+    window: int | None = None,
 ) -> tuple[str, pd.DataFrame]:
     """The candidate with the lowest score known at ``at`` (ties: the earlier candidate).
 
     Returns ``default`` when no candidate has a known forecast. The second value is the
-    table of :func:`selection_scores`.
+    table of :func:`selection_scores` (``window``: see there).
     """
-    table = selection_scores(rows, at=at, candidates=candidates)
+    table = selection_scores(rows, at=at, candidates=candidates, window=window)
     ok = table.dropna(subset=["score"])
     if ok.empty:
         return default, table
@@ -94,7 +106,12 @@ def choose(
 
 
 def nested(
-    rows: pd.DataFrame, *, candidates: Sequence[str], default: str, origins: Sequence[int]
+    rows: pd.DataFrame,
+    *,
+    candidates: Sequence[str],
+    default: str,
+    origins: Sequence[int],
+    window: int | None = None,
 ) -> pd.DataFrame:
     """Out-of-sample record of the choice: at every origin *T*, the method chosen at *T*.
 
@@ -109,6 +126,8 @@ def nested(
         The method used where nothing is known yet.
     origins : sequence of int
         Origins to record.
+    window : int, optional
+        Recent origins the choice looks at (see :func:`selection_scores`).
 
     Returns
     -------
@@ -119,7 +138,7 @@ def nested(
     """
     parts = []
     for t in sorted(set(int(o) for o in origins)):
-        chosen, table = choose(rows, at=t, candidates=candidates, default=default)
+        chosen, table = choose(rows, at=t, candidates=candidates, default=default, window=window)
         now = rows.loc[(rows["origin"] == t) & (rows["method"] == chosen)]
         if len(now):
             parts.append(now.assign(choice_known=bool(table["score"].notna().any())))
@@ -145,11 +164,26 @@ def _scores(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _halfwidths(
-    scores: np.ndarray, hz: np.ndarray, horizons: Sequence[int], level: float
+    scores: np.ndarray,
+    hz: np.ndarray,
+    horizons: Sequence[int],
+    level: float,
+    scheme: str = "per_horizon",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Conformal half-widths for ``horizons`` (see :func:`conformal_halfwidths`): q, n, measured."""
     hs = np.asarray(sorted(set(int(h) for h in horizons)), dtype="int64")
     measured_h = np.unique(hz)
+    if scheme == "pooled":
+        q = np.full(len(hs), np.nan)
+        meas = np.isin(hs, measured_h)
+        n = np.where(meas, len(scores), 0).astype("int64")
+        if len(scores):
+            z = np.sort(scores / hz)
+            k = int(np.ceil((len(z) + 1) * level))
+            q = z[min(k, len(z)) - 1] * hs.astype(float)
+        return q, n, meas
+    if scheme != "per_horizon":
+        raise ValueError(f"interval scheme must be 'per_horizon' or 'pooled', got {scheme!r}")
     q_m = []
     n_m = []
     for h in measured_h:
@@ -179,14 +213,21 @@ def _halfwidths(
 
 
 def conformal_halfwidths(
-    rows: pd.DataFrame, *, level: float = 0.8, horizons: Sequence[int] | None = None
+    rows: pd.DataFrame,
+    *,
+    level: float = 0.8,
+    horizons: Sequence[int] | None = None,
+    scheme: str = "per_horizon",
 ) -> pd.DataFrame:
     """Split-conformal half-widths per horizon on the log scale.
 
-    ``q_h`` is the ⌈(n_h + 1)·level⌉-th smallest of the ``n_h`` absolute log errors of
-    horizon *h* (the largest when that rank exceeds ``n_h``); the widths are made
-    non-decreasing in *h*, and horizons beyond the last one measured get
-    ``q_H · h / H``. The interval is ``forecast × exp(±q_h)``.
+    ``scheme = "per_horizon"``: ``q_h`` is the ⌈(n_h + 1)·level⌉-th smallest of the
+    ``n_h`` absolute log errors of horizon *h* (the largest when that rank exceeds
+    ``n_h``); the widths are made non-decreasing in *h*, and horizons beyond the last
+    one measured get ``q_H · h / H``. ``scheme = "pooled"``: the errors of all
+    horizons divided by *h* are pooled, ``q_h = h ×`` their conformal quantile (more
+    errors behind the long horizons, which few origins reach). The interval is
+    ``forecast × exp(±q_h)``.
 
     Parameters
     ----------
@@ -196,6 +237,8 @@ def conformal_halfwidths(
         Nominal coverage (0.8 for P10–P90).
     horizons : sequence of int, optional
         Horizons to return (default: those measured).
+    scheme : {"per_horizon", "pooled"}
+        See above.
 
     Returns
     -------
@@ -204,11 +247,13 @@ def conformal_halfwidths(
     """
     sc, hz, _ = _scores(rows)
     hs = sorted(set(int(h) for h in (horizons if horizons is not None else hz)))
-    q, n, meas = _halfwidths(sc, hz, hs, level)
+    q, n, meas = _halfwidths(sc, hz, hs, level, scheme)
     return pd.DataFrame({"horizon": hs, "q": q, "n": n, "measured": meas})
 
 
-def rolling_intervals(rows: pd.DataFrame, *, level: float = 0.8) -> pd.DataFrame:
+def rolling_intervals(
+    rows: pd.DataFrame, *, level: float = 0.8, scheme: str = "per_horizon"
+) -> pd.DataFrame:
     """Rows with ``p10``/``p90`` from the errors known at their origin only.
 
     For origin *T*, :func:`conformal_halfwidths` of the rows with target year ≤ *T*
@@ -225,7 +270,7 @@ def rolling_intervals(rows: pd.DataFrame, *, level: float = 0.8) -> pd.DataFrame
         at = origin == t
         known = ty <= t
         hs = np.unique(horizon[at])
-        q, _, _ = _halfwidths(sc[known], hz[known], hs, level)
+        q, _, _ = _halfwidths(sc[known], hz[known], hs, level, scheme)
         qrow[at] = q[np.searchsorted(hs, horizon[at])]
     f = rows["forecast"].to_numpy(dtype=float)
     return rows.assign(p10=f * np.exp(-qrow), p90=f * np.exp(qrow))
