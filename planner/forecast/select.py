@@ -322,22 +322,22 @@ def bias_corrected(
     """
     out = []
     group_cols = ["stage"] if "stage" in rows.columns else []
-    for m in methods:
-        r = rows.loc[rows["method"] == m]
-        if r.empty:
-            continue
-        ok = r.loc[(r["forecast"] > 0) & (r["actual"] > 0)]
-        yearly = np.log(ok["actual"] / ok["forecast"]) / ok["horizon"]
-        ok = ok.assign(yearly=yearly)
-        parts = []
-        for key, now in r.groupby(["origin", *group_cols], sort=True):
-            t = key[0] if isinstance(key, tuple) else key
-            known = ok.loc[ok["target_year"] <= t]
-            for c, v in zip(group_cols, key[1:] if isinstance(key, tuple) else (), strict=True):
-                known = known.loc[known[c] == v]
-            d = float(known["yearly"].median()) if len(known) else 0.0
-            parts.append(now.assign(forecast=now["forecast"] * np.exp(d * now["horizon"])))
-        b = pd.concat(parts, ignore_index=True).assign(method=m + suffix)
+    sel = rows.loc[rows["method"].isin(methods)]
+    for key, r in sel.groupby(["method", *group_cols], sort=False):
+        m = key[0] if isinstance(key, tuple) else key
+        f = r["forecast"].to_numpy(dtype=float)
+        a = r["actual"].to_numpy(dtype=float)
+        ok = (f > 0) & (a > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            yearly = np.log(a / f) / r["horizon"].to_numpy(dtype=float)
+        ty = r["target_year"].to_numpy(dtype="int64")
+        origin = r["origin"].to_numpy(dtype="int64")
+        d = np.zeros(len(r))
+        for t in np.unique(origin):
+            known = ok & (ty <= t)
+            if known.any():
+                d[origin == t] = float(np.median(yearly[known]))
+        b = r.assign(forecast=f * np.exp(d * r["horizon"].to_numpy(dtype=float)), method=m + suffix)
         b["pe"] = 100.0 * (b["forecast"] - b["actual"]) / b["actual"]
         b["ape"] = b["pe"].abs()
         out.append(b)

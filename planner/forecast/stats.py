@@ -207,8 +207,11 @@ class DampedTrend(Forecaster):
         last_val = v[np.arange(len(v)), last_idx]
         self.series_ = wide.index.to_frame(index=False)
         self.last_year_ = np.asarray(wide.columns)[last_idx].astype(int)
-        self.level_ = np.where(ok, level, np.log(last_val) if self.log else last_val)
+        # series that carry their last value (log scale unless it cannot be logged)
+        carry = np.where(last_val > 0, last_val, 1.0)
+        self.level_ = np.where(ok, level, np.log(carry) if self.log else last_val)
         self.trend_ = np.where(ok, trend, 0.0)
+        self.carry_ = np.where(ok | (last_val > 0) | (not self.log), np.nan, last_val)
         self.phi_ = np.where(ok, grid[best, 2], 1.0)
         self.params_ = self.series_.assign(
             alpha=np.where(ok, grid[best, 0], np.nan),
@@ -233,6 +236,8 @@ class DampedTrend(Forecaster):
         )
         f = self.level_[:, None] + damp * self.trend_[:, None]
         f = np.exp(f) if self.log else f
+        # a last value ≤ 0 on the log scale is carried as it is
+        f = np.where(np.isnan(self.carry_)[:, None], f, self.carry_[:, None])
         out = self.series_.loc[self.series_.index.repeat(len(hs))].reset_index(drop=True)
         out["origin"] = self.origin_
         out["horizon"] = np.tile(hs, len(self.series_))
