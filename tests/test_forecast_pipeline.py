@@ -392,3 +392,79 @@ def test_enrolment_control_total_is_met_and_joins_the_observed_year(demo):
         enrolment_forecast(
             _with(inputs, sc, forecast__enrolment_control={"junior": {sc.base_year: 1000}}, **quick)
         )
+
+
+# ---- the command line: `planner backtest` makes the choice `planner run` makes ---------
+
+
+def test_backtest_command_shows_the_runs_choice_and_coverage(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["run", "data/demo/scenario.toml", "--out", str(out), "--no-siting"])
+    assert r.exit_code == 0, r.output
+    method = pd.read_csv(out / "forecast_method.csv", encoding="utf-8-sig")
+    chosen = method.loc[method["chosen"]].set_index("target")["candidate"].to_dict()
+    assert set(chosen) == {"births", "primary", "junior"}
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    rec = manifest["forecast"]
+    assert {c["target"]: c["method"] for c in rec["chosen"]} == chosen
+    assert {a["horizon"] for a in rec["out_of_sample"]} == {1, 2, 3, 4, 5}
+    assert "forecast: " in r.output  # the summary line
+    acc = pd.read_csv(out / "forecast_accuracy.csv", encoding="utf-8-sig")
+    bt = runner.invoke(app, ["backtest", "data/demo/scenario.toml"])
+    assert bt.exit_code == 0, bt.output
+    text = " ".join(bt.output.split())
+    for target, m in chosen.items():
+        assert f"{target}: auto → {m}" in text
+    assert "out of sample" in text and "coverage" in text
+    # the out-of-sample figures printed are the run's
+    h5 = acc.loc[(acc["target"] == "primary") & (acc["horizon"] == 5)].iloc[0]
+    assert f"{h5['mape']:.2f}" in text
+
+
+# ---- real data (benchmark-like, slow) --------------------------------------------------
+
+
+@pytest.mark.slow
+def test_pipeline_on_provincial_data_reproduces_its_record():
+    """Real data: a run with base year T makes the choice its record shows at T."""
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "forecast"
+    sys.path.insert(0, str(bench))
+    try:
+        import data as bd
+    finally:
+        sys.path.remove(str(bench))
+    if not bd.ROOT.exists():
+        pytest.skip("benchmark data not available")
+    sys.path.insert(0, str(bench))
+    try:
+        from bench_provincial import provincial_data
+    finally:
+        sys.path.remove(str(bench))
+    data = provincial_data()
+    keep = ["Anhui", "Beijing", "Gansu", "Henan", "Shanghai", "Sichuan"]
+    for name in ("births", "population", "totals", "intake"):
+        df = getattr(data, name)
+        setattr(data, name, df.loc[df["unit_id"].isin(keep)])
+    s = ForecastSettings(entry_prior_year_share=1 / 3)
+    full = forecast_units(data, base_year=2016, horizon=2021, settings=s)
+    cut = forecast_units(data, base_year=2013, horizon=2018, settings=s)
+    rec = full.rows["enrolment_nested"]
+    assert set(rec.loc[rec["origin"] == 2013, "method"]) == set(
+        cut.choices.query("target == 'primary' and chosen")["candidate"]
+    )
+    f = cut.enrolment.query("year > 2013").set_index(["unit_id", "year"])["p50"]
+    r = rec.loc[rec["origin"] == 2013].set_index(["unit_id", "target_year"])["forecast"]
+    assert f.reindex(r.index).to_numpy() == pytest.approx(r.to_numpy())
+    # no forecast uses data of the year it forecasts: every backtest row is after its origin
+    for key in ("births", "enrolment"):
+        assert (full.rows[key]["target_year"] > full.rows[key]["origin"]).all()
