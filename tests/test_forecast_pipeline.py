@@ -468,3 +468,21 @@ def test_pipeline_on_provincial_data_reproduces_its_record():
     # no forecast uses data of the year it forecasts: every backtest row is after its origin
     for key in ("births", "enrolment"):
         assert (full.rows[key]["target_year"] > full.rows[key]["origin"]).all()
+
+
+def test_scenario_schedules_are_not_backtested_before_the_base_year():
+    """The scenario's tables describe the base year: earlier origins may not use them."""
+    data = _toy()
+    fert = pd.DataFrame({"age": range(15, 50), "asfr": 0.05})
+    s = ForecastSettings(ratio_years=3, fertility=fert, schedule_year=2020)
+    r = forecast_units(data, base_year=2020, horizon=2025, settings=s)
+    births_choice = r.choices.query("target == 'births'")
+    assert births_choice["candidate"].tolist() == ["cohort_component"]
+    assert births_choice["n"].tolist() == [0]  # no backtest: the tables are of 2020
+    assert r.rows["births"].empty
+    assert "births" not in set(r.accuracy.get("target", pd.Series(dtype=str)))
+    # the same tables without a year (e.g. in a benchmark of their own time) are backtested
+    r2 = forecast_units(
+        data, base_year=2020, horizon=2025, settings=ForecastSettings(ratio_years=3, fertility=fert)
+    )
+    assert len(r2.rows["births"]) > 0

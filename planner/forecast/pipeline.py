@@ -411,8 +411,8 @@ def _pop_candidates(
         # the scenario's schedule tables and migration multiplier: cohort-component only
         if (r := ok("cohort_component")) is not None:
             raise ScenarioError(
-                "forecast.survival_table / fertility_table need the cohort-component method, "
-                f"which cannot run: {r}."
+                "forecast.survival_table, fertility_table and a migration_multiplier other "
+                f"than 1 need the cohort-component method, which cannot run: {r}."
             )
         return ["cohort_component"], "cohort_component"
     singles = [m for m in POPULATION_METHODS if ok(m) is None]
@@ -422,12 +422,13 @@ def _pop_candidates(
 
 
 def _pop_member_ok(m: str, d: ForecastData, origin: int, settings: ForecastSettings) -> bool:
-    if (
-        m == "cohort_component"
-        and settings.schedule_year is not None
-        and origin < settings.schedule_year
-    ):
-        return False  # the scenario's tables describe a later year
+    if settings.schedule_year is not None and origin < settings.schedule_year:
+        # the scenario's tables describe a later year: no method may use them before it
+        uses_tables = (m == "cohort_component" and settings.survival is not None) or (
+            m != "births_trend" and settings.fertility is not None
+        )
+        if uses_tables:
+            return False
     return (
         infeasible(
             m,

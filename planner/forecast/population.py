@@ -590,7 +590,6 @@ def _adjusted(
     no difference (a unit like its parent keeps the parent's ratios). Adult ratios are
     the parent's. With fewer than :data:`MIN_PARENTS` parents: the parent's ratios.
     """
-    k_years = t1 - t0
     width, open_age = int(hp.width), int(hp.open_age)
     women = tuple(hp.women_ages)
     pool = _pool_ccr(ref, t0, t1, width, open_age, women).rename(columns={"ccr": "pool"})
@@ -651,7 +650,6 @@ def _adjusted(
     out.cwr_ = hp.cwr_.iloc[0:0]
     out.ccr_ = pd.concat(rows, ignore_index=True)
     out.adjustment_ = adj
-    del k_years
     return out
 
 
