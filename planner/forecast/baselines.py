@@ -9,6 +9,7 @@ fitted attributes end in ``_``, ``predict`` before ``fit`` raises
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -254,7 +255,33 @@ class ConstantRatio(Forecaster):
         self.ratio_ = _recent(df, ["unit_id", *self.keys_], self.n_years, self.decay)
         self.history_ = df
         self.origin_ = int(df["year"].max())
+        self._drivers = {}  # lagged drivers by (projected births, years), shared by with_window
         return self
+
+    def with_window(self, n_years: int | None) -> ConstantRatio:
+        """The same fit with the ratios averaged over ``n_years`` instead.
+
+        The same as ``clone(self).set_params(n_years=n_years).fit(y, X)`` on the same data
+        (the ratio history is kept), without recomputing the drivers.
+        """
+        self._check_fitted()
+        out = copy.copy(self)
+        out.n_years = n_years
+        out.ratio_ = _recent(self.history_, ["unit_id", *self.keys_], n_years, self.decay)
+        return out
+
+    def _driver(self, X: pd.DataFrame | None, years: list[int]) -> pd.DataFrame:
+        key = (id(X), tuple(years))
+        hit = self._drivers.get(key)
+        if hit is not None:
+            return hit[1]
+        drivers = self.X_
+        if X is not None:
+            extra = as_long(X, name="X")
+            drivers = pd.concat([drivers, extra]).drop_duplicates(["unit_id", "year"], keep="last")
+        drv = lagged_driver(drivers, self.lag_weights_, years=years)
+        self._drivers[key] = (X, drv)  # keep X alive: its id is part of the key
+        return drv
 
     def predict(
         self, horizons: int | Iterable[int] = 1, X: pd.DataFrame | None = None
@@ -270,12 +297,8 @@ class ConstantRatio(Forecaster):
             they override fitted values of the same unit and year.
         """
         self._check_fitted()
-        drivers = self.X_
-        if X is not None:
-            extra = as_long(X, name="X")
-            drivers = pd.concat([drivers, extra]).drop_duplicates(["unit_id", "year"], keep="last")
         out = _expand(self.ratio_, self.keys_, self.origin_, horizons_list(horizons))
-        drv = lagged_driver(drivers, self.lag_weights_, years=sorted(out["year"].unique()))
+        drv = self._driver(X, sorted(int(y) for y in out["year"].unique()))
         out = out.merge(self.ratio_.drop(columns="last_year"), on=["unit_id", *self.keys_]).merge(
             drv, on=["unit_id", "year"], how="left"
         )

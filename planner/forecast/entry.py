@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 
 import numpy as np
@@ -263,13 +264,11 @@ class GradeProgression(Forecaster):
                 continue
             r = wide[grade + 1] / prev[grade].where(prev[grade] > 0)
             parts.append(r.rename("ratio").reset_index().assign(grade=grade))
+        self.ratios_ = pd.concat(parts, ignore_index=True) if parts else None
         self.gpr_ = _recent_ratios(parts, self.n_years, self.decay)
-        if self.transition_grade is not None:
-            tr = self.gpr_[self.gpr_["grade"] == self.transition_grade - 1]
-            self.transition_ratio_ = tr.rename(columns={"gpr": "ratio"})[
-                ["unit_id", "ratio"]
-            ].reset_index(drop=True)
+        self._transition()
         entry = df[df["grade"] == self.first_grade][["unit_id", "year", "value"]]
+        self.entry_series_ = entry
         if X is not None:
             self.entry_model_ = BirthToEntry(
                 lag=self.entry_lag,
@@ -279,13 +278,41 @@ class GradeProgression(Forecaster):
             ).fit(entry, X)
         else:
             self.entry_model_ = None
-            self.entry_level_ = {
-                u: weighted_recent(g["value"].to_numpy(), self.entry_n_years, self.entry_decay)
-                for u, g in entry.groupby("unit_id", sort=True)
-            }
+            self.entry_level_ = self._entry_levels(self.entry_n_years)
         self.last_ = df[df["year"] == df.groupby("unit_id")["year"].transform("max")]
         self.origin_ = int(df["year"].max())
         return self
+
+    def _transition(self) -> None:
+        if self.transition_grade is not None:
+            tr = self.gpr_[self.gpr_["grade"] == self.transition_grade - 1]
+            self.transition_ratio_ = tr.rename(columns={"gpr": "ratio"})[
+                ["unit_id", "ratio"]
+            ].reset_index(drop=True)
+
+    def _entry_levels(self, n_years: int | None) -> dict:
+        return {
+            u: weighted_recent(g["value"].to_numpy(), n_years, self.entry_decay)
+            for u, g in self.entry_series_.groupby("unit_id", sort=True)
+        }
+
+    def with_window(self, n_years: int | None, entry_n_years: int | None) -> GradeProgression:
+        """The same fit with the ratios averaged over other windows.
+
+        The same as ``clone(self).set_params(n_years=…, entry_n_years=…).fit(y, X)`` on
+        the same data (the ratio histories are kept), without refitting.
+        """
+        self._check_fitted()
+        out = copy.copy(self)
+        out.n_years, out.entry_n_years = n_years, entry_n_years
+        parts = [] if self.ratios_ is None else [self.ratios_]
+        out.gpr_ = _recent_ratios(parts, n_years, self.decay)
+        out._transition()
+        if self.entry_model_ is not None:
+            out.entry_model_ = self.entry_model_.with_window(entry_n_years)
+        else:
+            out.entry_level_ = out._entry_levels(entry_n_years)
+        return out
 
     def predict(
         self, horizons: int | Iterable[int] = 1, X: pd.DataFrame | None = None

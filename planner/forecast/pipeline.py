@@ -737,62 +737,92 @@ def _stage_frames(df: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     return {s: g[["unit_id", "year", "value"]] for s, g in df.groupby("stage", sort=True)}
 
 
-def _member_forecast(
+def _member_forecasts(
     method: str,
-    n: int | None,
+    windows: Sequence[int | None],
     d: ForecastData,
     *,
     origin: int,
     H: int,
     births_all: pd.DataFrame | None,
     settings: ForecastSettings,
-) -> pd.DataFrame:
-    """One enrolment method's stage totals per unit for horizons 1…H from ``origin``."""
+) -> dict[tuple[str, int | None], pd.DataFrame]:
+    """One enrolment method's stage totals per unit, horizons 1…H from ``origin``.
+
+    A ratio method is fitted once and its other windows are derived from the same fit
+    (``with_window``, equal to refitting with that window).
+    """
     totals = _cut(d.totals, origin)
     births = _cut(d.births, origin)
     s = float(settings.entry_prior_year_share)
-    ey = settings.entry_years or n
-    parts = []
+    out: dict[tuple[str, int | None], list[pd.DataFrame]] = {(method, n): [] for n in windows}
     if method == "grade_progression":
         g = _cut(d.grades, origin)
-        gp = GradeProgression(n_years=n, entry_n_years=ey, entry_next_lag_share=s).fit(
+        n0 = windows[0]
+        gp = GradeProgression(
+            n_years=n0, entry_n_years=settings.entry_years or n0, entry_next_lag_share=s
+        ).fit(
             g[["unit_id", "year", "grade", "value"]],
             births if births is not None and len(births) else None,
         )
-        p = gp.predict(H + origin - gp.origin_, X=births_all)
-        p = p.assign(stage=p["grade"].map(STAGE_OF_GRADE), missing=p["forecast"].isna())
-        g = p.groupby(["unit_id", "year", "stage"], as_index=False)
-        p = g.agg(forecast=("forecast", "sum"), missing=("missing", "any"))
-        # a stage total needs every grade of the stage
-        parts.append(p.assign(forecast=p["forecast"].where(~p["missing"])).drop(columns="missing"))
+        for n in windows:
+            est = gp if n == n0 else gp.with_window(n, settings.entry_years or n)
+            p = est.predict(H + origin - est.origin_, X=births_all)
+            p = p.assign(stage=p["grade"].map(STAGE_OF_GRADE), missing=p["forecast"].isna())
+            grp = p.groupby(["unit_id", "year", "stage"], as_index=False)
+            p = grp.agg(forecast=("forecast", "sum"), missing=("missing", "any"))
+            # a stage total needs every grade of the stage
+            p = p.assign(forecast=p["forecast"].where(~p["missing"])).drop(columns="missing")
+            out[(method, n)].append(p)
     elif method in ("birth_to_entry", "stock_flow"):
         intake = _stage_frames(_cut(d.intake, origin))
         for stage, tot in _stage_frames(totals).items():
             spec = STAGE_SPEC[stage]
             if method == "birth_to_entry":
-                est = ConstantRatio(lags=stage_cohorts(stage, s), n_years=n).fit(tot, births)
+                base = ConstantRatio(lags=stage_cohorts(stage, s), n_years=windows[0]).fit(
+                    tot, births
+                )
+                ests = {n: base if n == windows[0] else base.with_window(n) for n in windows}
             else:
                 if stage not in intake:
                     continue
-                est = StockFlow(
-                    duration=spec["duration"],
-                    n_years=n,
-                    lag=spec["lag"],
-                    next_lag_share=s,
-                    entry_years=ey,
-                ).fit(tot, births, intake=intake[stage])
-            p = est.predict(H + origin - est.origin_, X=births_all)
-            parts.append(p.assign(stage=stage))
+                ests = {
+                    n: StockFlow(
+                        duration=spec["duration"],
+                        n_years=n,
+                        lag=spec["lag"],
+                        next_lag_share=s,
+                        entry_years=settings.entry_years or n,
+                    ).fit(tot, births, intake=intake[stage])
+                    for n in windows
+                }
+            for n, est in ests.items():
+                p = est.predict(H + origin - est.origin_, X=births_all)
+                out[(method, n)].append(p.assign(stage=stage))
     else:
         est = {"ets": DampedTrend, "last_value": LastValue}.get(method)
         est = est() if est is not None else LinearTrend(window=5)
         tot = totals[["unit_id", "year", "stage", "value"]]
         p = est.fit(tot).predict(H + origin - int(tot["year"].max()))
-        parts.append(p)
-    if not parts:
-        return pd.DataFrame(columns=["unit_id", "stage", "origin", "horizon", "year", "forecast"])
-    pred = pd.concat(parts, ignore_index=True)
-    return _rebase(pred, origin, H)
+        out[(method, windows[0])].append(p)
+    empty = pd.DataFrame(columns=["unit_id", "stage", "origin", "horizon", "year", "forecast"])
+    return {
+        k: _rebase(pd.concat(v, ignore_index=True), origin, H) if v else empty
+        for k, v in out.items()
+    }
+
+
+def _all_members(
+    members: set[tuple[str, int | None]], d: ForecastData, **kw
+) -> dict[tuple[str, int | None], pd.DataFrame]:
+    """Forecasts of every (method, window) member, each method fitted once."""
+    by_method: dict[str, list[int | None]] = {}
+    for m, n in sorted(members, key=lambda x: (x[0], -1 if x[1] is None else x[1])):
+        by_method.setdefault(m, []).append(n)
+    out = {}
+    for m, windows in by_method.items():
+        out.update(_member_forecasts(m, windows, d, **kw))
+    return out
 
 
 def _combined(label: str, member_fc: Mapping[tuple[str, int | None], pd.DataFrame]) -> pd.DataFrame:
@@ -822,10 +852,7 @@ def _enrolment_part(
     rows = []
     for t in origins:
         b_all = _births_at(d, pop, t)
-        fc = {
-            m: _member_forecast(*m, d, origin=t, H=H, births_all=b_all, settings=settings)
-            for m in members
-        }
+        fc = _all_members(members, d, origin=t, H=H, births_all=b_all, settings=settings)
         f = pd.concat([_combined(c, fc).assign(method=c) for c in [*cands, *refs]])
         rows.append(f.merge(actual, on=["unit_id", "stage", "year"]))
     bt = _rows(rows)
@@ -834,10 +861,9 @@ def _enrolment_part(
         cands = [*cands, *(c + BIAS for c in cands)]
     steps = horizon - base_year
     b_all = _births_at(d, pop, base_year)
-    prod_members = {
-        m: _member_forecast(*m, d, origin=base_year, H=steps, births_all=b_all, settings=settings)
-        for m in members
-    }
+    prod_members = _all_members(
+        members, d, origin=base_year, H=steps, births_all=b_all, settings=settings
+    )
     choice_rows, outer_rows, preds, ivs = [], [], [], []
     for stage in sorted(d.totals["stage"].unique()):
         st = bt.loc[bt["stage"] == stage]
