@@ -263,7 +263,12 @@ def _print_backtest(details: dict) -> None:
 
     choice = details["method"]
     for target, g in choice.groupby("target", sort=False):
-        t = Table(title=f"{target}: candidates (backtest MAPE %, mean over horizons 1–5)")
+        idle = g.loc[(g["n"] == 0) & ~g["chosen"]]
+        g = g.drop(idle.index)
+        title = f"{target}: candidates (backtest MAPE %, mean over horizons 1–5)"
+        if len(idle):
+            title += f"; {len(idle)} without a forecast on this history not shown"
+        t = Table(title=title)
         for c in ("candidate", "score", "n", "chosen"):
             t.add_column(c, justify="right")
         for r in g.itertuples():
