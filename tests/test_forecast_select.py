@@ -292,3 +292,17 @@ def test_default_schedules_are_cut_at_the_information_year():
     )
     with pytest.raises(PlannerError):
         CohortComponent(step=5, open_age=10, migration=None).fit(pop.assign(year=1995))
+
+
+def test_mean_of_the_k_best():
+    from planner.forecast.select import combination_label, combination_members
+
+    rows = _rows({"a": dict.fromkeys(range(2010, 2015), 4.0), "b": dict.fromkeys(range(2010, 2015), 2.0),
+                  "c": dict.fromkeys(range(2010, 2015), 6.0)})  # fmt: skip
+    label, _ = choose(rows, at=2014, candidates=["c", "b", "a"], default="a", k=2)
+    assert label == "mean(b, a)"  # the two best, in the candidates' order
+    assert combination_members(label) == ["b", "a"] and combination_label(["x"]) == "x"
+    rec = nested(rows, candidates=["c", "b", "a"], default="a", origins=[2013], k=2)
+    # the record is the mean of the members' forecasts: 102 and 104 → 103
+    assert rec["forecast"].to_numpy() == pytest.approx(103.0)
+    assert set(rec["method"]) == {"mean(b, a)"} and rec["ape"].to_numpy() == pytest.approx(3.0)

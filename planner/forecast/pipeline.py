@@ -51,6 +51,8 @@ from planner.forecast.population import infeasible, project_population, school_a
 from planner.forecast.select import (
     bias_corrected,
     choose,
+    combination_label,
+    combination_members,
     conformal_halfwidths,
     coverage_table,
     nested,
@@ -124,6 +126,9 @@ class ForecastSettings:
         (:func:`~planner.forecast.select.conformal_halfwidths`).
     selection_window : int or None
         The choice looks at the forecasts of the last so many origins only (None: all).
+    combine_best : int
+        ``"auto"`` for enrolment takes the mean of this many best candidates (1: the
+        single best; 3 chosen on the training origins of the provincial benchmark).
     enrolment_control : mapping
         City control totals of pupils by stage and year.
     age_groups : mapping
@@ -145,6 +150,7 @@ class ForecastSettings:
     interval_level: float = 0.8
     interval_scheme: str = "pooled"
     selection_window: int | None = None
+    combine_best: int = 3
     enrolment_control: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
     age_groups: Mapping[str, tuple[int, int]] = field(
         default_factory=lambda: dict(SCHOOL_AGE_GROUPS)
@@ -592,8 +598,9 @@ def _choice_table(target: str, requested: str, scores: pd.DataFrame, chosen: str
     t = scores.rename(columns={"method": "candidate"}).copy()
     t.insert(0, "target", target)
     t.insert(1, "requested", requested)
-    t["chosen"] = t["candidate"] == chosen
+    t["chosen"] = t["candidate"].isin(combination_members(chosen))
     if not t["chosen"].any():  # chosen by default (nothing to compare on)
+        chosen = combination_members(chosen)[0]
         t = pd.concat(
             [t, pd.DataFrame([{"target": target, "requested": requested, "candidate": chosen,
                                "score": np.nan, "n": 0, "chosen": True}])],
@@ -865,25 +872,28 @@ def _enrolment_part(
         members, d, origin=base_year, H=steps, births_all=b_all, settings=settings
     )
     choice_rows, outer_rows, preds, ivs = [], [], [], []
+    k = int(settings.combine_best) if settings.enrolment_method == AUTO else 1
     for stage in sorted(d.totals["stage"].unique()):
         st = bt.loc[bt["stage"] == stage]
         chosen, scores = choose(
-            st, at=base_year, candidates=cands, default=default, window=settings.selection_window
+            st,
+            at=base_year,
+            candidates=cands,
+            default=default,
+            window=settings.selection_window,
+            k=k,
         )
         choice_rows.append(_choice_table(stage, settings.enrolment_method, scores, chosen))
         outer = nested(
-            st, candidates=cands, default=default, origins=origins, window=settings.selection_window
+            st,
+            candidates=cands,
+            default=default,
+            origins=origins,
+            window=settings.selection_window,
+            k=k,
         )
         outer_rows.append(outer)
-        f = _combined(chosen, prod_members)
-        f = f.loc[f["stage"] == stage]
-        if chosen.endswith(BIAS):
-            known = st.loc[st["method"] == chosen.removesuffix(BIAS)]
-            known = known.loc[(known["forecast"] > 0) & (known["actual"] > 0)]
-            dd = float((np.log(known["actual"] / known["forecast"]) / known["horizon"]).median())
-            f = f.assign(
-                forecast=f["forecast"] * np.exp((0.0 if np.isnan(dd) else dd) * f["horizon"])
-            )
+        f = _production(chosen, prod_members, st, stage)
         iv = conformal_halfwidths(
             outer, level=settings.interval_level, horizons=range(1, steps + 1)
         )
@@ -924,6 +934,37 @@ def _enrolment_part(
     }
 
 
+def _production(
+    chosen: str,
+    members: Mapping[tuple[str, int | None], pd.DataFrame],
+    rows: pd.DataFrame,
+    stage: str,
+) -> pd.DataFrame:
+    """The production forecast of the chosen candidate (or mean of candidates) for a stage.
+
+    A bias-corrected candidate is its method × exp(h · d), *d* the median yearly log
+    error of all its backtest forecasts (all known at the base year).
+    """
+    parts = []
+    for label in combination_members(chosen):
+        f = _combined(label, members)
+        f = f.loc[f["stage"] == stage]
+        if label.endswith(BIAS):
+            known = rows.loc[rows["method"] == label.removesuffix(BIAS)]
+            known = known.loc[(known["forecast"] > 0) & (known["actual"] > 0)]
+            yearly = np.log(known["actual"] / known["forecast"]) / known["horizon"]
+            dd = float(yearly.median()) if len(known) else 0.0
+            f = f.assign(forecast=f["forecast"] * np.exp(dd * f["horizon"]))
+        parts.append(f)
+    if len(parts) == 1:
+        return parts[0]
+    keys = ["unit_id", "stage", "origin", "horizon", "year"]
+    allf = pd.concat(parts, ignore_index=True)
+    g = allf.groupby(keys, as_index=False)
+    out = g.agg(forecast=("forecast", "mean"), n=("forecast", "size"))
+    return out.loc[out["n"] == len(parts)].drop(columns="n")
+
+
 def _births_at(d: ForecastData, pop: dict | None, origin: int) -> pd.DataFrame | None:
     """Births known at ``origin`` followed by those the population part projects there.
 
@@ -961,7 +1002,12 @@ def forecast_line(tables: Mapping[str, pd.DataFrame]) -> str:
     if method is None or method.empty:
         return "forecast: none"
     bits = []
-    for r in method.loc[method["chosen"]].itertuples():
+    chosen = method.loc[method["chosen"]]
+    picks = chosen.groupby("target", sort=False).agg(
+        requested=("requested", "first"), candidate=("candidate", list)
+    )
+    for r in picks.reset_index().itertuples():
+        r = r._replace(candidate=combination_label(r.candidate))
         how = "auto → " if r.requested == AUTO else ""
         a = acc.loc[acc["target"] == r.target] if acc is not None and len(acc) else acc
         err = ""
@@ -991,12 +1037,12 @@ def forecast_record(tables: Mapping[str, pd.DataFrame]) -> dict[str, object] | N
     acc = tables.get("forecast_accuracy")
     chosen = [
         {
-            "target": str(r.target),
-            "requested": str(r.requested),
-            "method": str(r.candidate),
-            "backtest_mape": None if pd.isna(r.score) else round(float(r.score), 3),
+            "target": str(target),
+            "requested": str(g["requested"].iloc[0]),
+            "method": combination_label(list(g["candidate"])),
+            "backtest_mape": [None if pd.isna(v) else round(float(v), 3) for v in g["score"]],
         }
-        for r in method.loc[method["chosen"]].itertuples()
+        for target, g in method.loc[method["chosen"]].groupby("target", sort=False)
     ]
     accuracy = []
     if acc is not None and len(acc):

@@ -32,6 +32,8 @@ import pandas as pd
 __all__ = [
     "bias_corrected",
     "choose",
+    "combination_label",
+    "combination_members",
     "conformal_halfwidths",
     "coverage_table",
     "nested",
@@ -84,6 +86,19 @@ def selection_scores(
     return out
 
 
+def combination_label(methods: Sequence[str]) -> str:
+    """``"a"`` for one method, ``"mean(a, b, c)"`` for the mean of several."""
+    methods = list(methods)
+    return methods[0] if len(methods) == 1 else "mean(" + ", ".join(methods) + ")"
+
+
+def combination_members(label: str) -> list[str]:
+    """The methods of a :func:`combination_label`."""
+    if label.startswith("mean(") and label.endswith(")"):
+        return label[5:-1].split(", ")
+    return [label]
+
+
 def choose(
     rows: pd.DataFrame,
     *,
@@ -91,18 +106,23 @@ def choose(
     candidates: Sequence[str],
     default: str,
     window: int | None = None,
+    k: int = 1,
 ) -> tuple[str, pd.DataFrame]:
     """The candidate with the lowest score known at ``at`` (ties: the earlier candidate).
 
-    Returns ``default`` when no candidate has a known forecast. The second value is the
-    table of :func:`selection_scores` (``window``: see there).
+    With ``k > 1`` the mean of the ``k`` best (label ``"mean(a, b, …)"``, see
+    :func:`combination_label`): a combination of the best forecasts, steadier than the
+    single best when the ranking changes. Returns ``default`` when no candidate has a
+    known forecast. The second value is the table of :func:`selection_scores`
+    (``window``: see there).
     """
     table = selection_scores(rows, at=at, candidates=candidates, window=window)
     ok = table.dropna(subset=["score"])
     if ok.empty:
         return default, table
-    best = ok.loc[ok["score"].idxmin(), "method"]  # idxmin keeps the first of equal scores
-    return str(best), table
+    best = set(ok.sort_values("score", kind="stable")["method"].head(max(1, int(k))))
+    # members listed in the candidates' order: one label per set
+    return combination_label([str(m) for m in candidates if m in best]), table
 
 
 def nested(
@@ -112,6 +132,7 @@ def nested(
     default: str,
     origins: Sequence[int],
     window: int | None = None,
+    k: int = 1,
 ) -> pd.DataFrame:
     """Out-of-sample record of the choice: at every origin *T*, the method chosen at *T*.
 
@@ -128,6 +149,8 @@ def nested(
         Origins to record.
     window : int, optional
         Recent origins the choice looks at (see :func:`selection_scores`).
+    k : int
+        Mean of the ``k`` best candidates (see :func:`choose`).
 
     Returns
     -------
@@ -138,13 +161,30 @@ def nested(
     """
     parts = []
     for t in sorted(set(int(o) for o in origins)):
-        chosen, table = choose(rows, at=t, candidates=candidates, default=default, window=window)
-        now = rows.loc[(rows["origin"] == t) & (rows["method"] == chosen)]
+        chosen, table = choose(
+            rows, at=t, candidates=candidates, default=default, window=window, k=k
+        )
+        now = _combined_rows(rows.loc[rows["origin"] == t], chosen)
         if len(now):
             parts.append(now.assign(choice_known=bool(table["score"].notna().any())))
     if not parts:
         return rows.iloc[0:0].assign(choice_known=pd.Series(dtype=bool))
     return pd.concat(parts, ignore_index=True)
+
+
+def _combined_rows(rows: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The rows of ``label``: one method's, or the mean of a combination's members."""
+    members = combination_members(label)
+    sel = rows.loc[rows["method"].isin(members)]
+    if len(members) == 1 or sel.empty:
+        return sel
+    keys = [*_case_cols(sel), "target_year"]
+    g = sel.groupby(keys, as_index=False, sort=False)
+    out = g.agg(forecast=("forecast", "mean"), actual=("actual", "first"), n=("method", "nunique"))
+    out = out.loc[out["n"] == len(members)].drop(columns="n").assign(method=label)
+    out["pe"] = 100.0 * (out["forecast"] - out["actual"]) / out["actual"]
+    out["ape"] = out["pe"].abs()
+    return out
 
 
 def _scores(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
