@@ -27,7 +27,7 @@ from planner.io.run_output import write_run
 from planner.io.scenario import read_scenario, write_scenario
 from planner.io.schedules import read_scenario_schedules
 from planner.norms import Norms
-from planner.run import RunResult, compute, milestone_gaps, needs_wide, summary
+from planner.run import RunResult, compute, forecast_for, milestone_gaps, needs_wide, summary
 from planner.scenario import Scenario, scenario_from_dict
 
 __all__ = [
@@ -129,12 +129,15 @@ def forecast(
     return enrolment_forecast(_bind(scenario, inputs))
 
 
-def backtest(scenario: Scenario, *, inputs: Inputs | None = None) -> pd.DataFrame:
-    """Backtest scores of the forecast and the baselines per method and horizon (% errors)."""
-    from planner.forecast.backtest import score
-    from planner.forecast.pipeline import enrolment_backtest
+def backtest(scenario: Scenario, *, inputs: Inputs | None = None) -> dict[str, pd.DataFrame]:
+    """The forecast's backtest, as ``planner run`` makes its choice (% errors).
 
-    return score(enrolment_backtest(_bind(scenario, inputs)))
+    Returns the tables ``method`` (every candidate's backtest MAPE and the one chosen
+    per target), ``accuracy`` (out-of-sample error and 80 % interval coverage of the
+    choice per horizon, nested) and ``backtest`` (every candidate per horizon).
+    """
+    _, details = forecast_for(_bind(scenario, inputs), force=True)
+    return {k: details[k] for k in ("method", "accuracy", "backtest") if k in details}
 
 
 def compare(a: RunResult, b: RunResult) -> dict[str, pd.DataFrame]:

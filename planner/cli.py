@@ -394,6 +394,10 @@ def run(
         folder.release()
     _print_summary(sc, result)
     _print_status(result)
+    if "forecast_method" in result.tables:
+        from planner.forecast.pipeline import forecast_line
+
+        console.print(escape(forecast_line(result.tables)), highlight=False)
     total = time.perf_counter() - t0
     console.print(
         f"outputs written to [bold]{escape(str(target))}[/] in {total:.1f} s "
@@ -487,37 +491,77 @@ def _print_summary(sc: Scenario, result) -> None:
 @app.command()
 @_guarded
 def backtest(scenario: ScenarioArg) -> None:
-    """Backtest the enrolment forecast on SCENARIO's history against the baselines.
+    """Backtest the forecast on SCENARIO's history: the same choice `planner run` makes.
 
-    Rolling origins, horizons 1–5, stage totals per unit: MAPE, median APE, bias (MALPE)
-    and the 90th-percentile APE per method and horizon (all in %).
+    Runs the scenario's forecast (births and enrolment per stage) exactly as `planner
+    run` does and shows, per target: every candidate's backtest error and the method
+    chosen; the out-of-sample error of that choice per horizon (nested: at each origin
+    the choice is remade from what was known then) with the 80 % interval coverage; and
+    every candidate's MAPE and coverage per horizon (all in %).
     """
-    from planner.forecast.backtest import score
-    from planner.forecast.pipeline import enrolment_backtest
+    from planner.forecast.pipeline import forecast_line
     from planner.io.scenario import read_scenario
+    from planner.run import forecast_for
 
     _CRASH.update(folder=scenario.parent, scenario=scenario)
     try:
         _norms, inputs = _load(read_scenario(scenario), None)
         if "enrolment" not in inputs or "births" not in inputs:
             _fail(PlannerError(f"{scenario}: a backtest needs the births and enrolment inputs."))
-        table = score(enrolment_backtest(inputs))
+        _fc, details = forecast_for(inputs, force=True)
     except PlannerError as exc:
         _fail(exc)
-    t = Table(title="enrolment backtest (stage totals per unit), % errors")
-    for c in ("method", "horizon", "mape", "mdape", "malpe", "p90_ape", "n"):
-        t.add_column(c, justify="right")
-    for _, r in table.iterrows():
-        t.add_row(
-            str(r["method"]),
-            str(r["horizon"]),
-            f"{r['mape']:.2f}",
-            f"{r['mdape']:.2f}",
-            f"{r['malpe']:.2f}",
-            f"{r['p90_ape']:.2f}",
-            str(r["n"]),
-        )
-    console.print(t)
+    _print_backtest(details)
+    console.print(escape(forecast_line(details)), highlight=False)
+
+
+def _print_backtest(details: dict) -> None:
+    """The choice, its out-of-sample record and every candidate's scores, as tables."""
+    import pandas as pd
+
+    choice = details["method"]
+    for target, g in choice.groupby("target", sort=False):
+        idle = g.loc[(g["n"] == 0) & ~g["chosen"]]
+        g = g.drop(idle.index)
+        title = f"{target}: candidates (backtest MAPE %, mean over horizons 1–5)"
+        if len(idle):
+            title += f"; {len(idle)} without a forecast on this history not shown"
+        t = Table(title=title)
+        for c in ("candidate", "score", "n", "chosen"):
+            t.add_column(c, justify="right")
+        for r in g.itertuples():
+            score = "—" if pd.isna(r.score) else f"{r.score:.2f}"
+            t.add_row(str(r.candidate), score, str(r.n), "✔" if r.chosen else "")
+        console.print(t)
+    acc = details["accuracy"]
+    if len(acc):
+        t = Table(title="out of sample: the choice remade at every origin (MAPE, bias in %)")
+        for c in ("target", "horizon", "mape", "malpe", "coverage 80 %", "n"):
+            t.add_column(c, justify="right")
+        for r in acc.itertuples():
+            cov = "—" if pd.isna(r.coverage) else f"{r.coverage:.0%}"
+            t.add_row(
+                str(r.target), str(r.horizon), f"{r.mape:.2f}", f"{r.malpe:.2f}", cov, str(r.n)
+            )
+        console.print(t)
+    bt = details["backtest"]
+    if len(bt):
+        wide = bt.pivot_table(index=["target", "method"], columns="horizon", values="mape")
+        cov = bt.pivot_table(index=["target", "method"], columns="horizon", values="coverage")
+        t = Table(title="every candidate: MAPE % (80 % interval coverage) per horizon")
+        t.add_column("target")
+        t.add_column("method")
+        for h in wide.columns:
+            t.add_column(f"h{h}", justify="right")
+        for (target, method), r in wide.iterrows():
+            cells = [
+                f"{r[h]:.2f} ({cov.loc[(target, method), h]:.0%})"
+                if pd.notna(r[h]) and pd.notna(cov.loc[(target, method), h])
+                else ("—" if pd.isna(r[h]) else f"{r[h]:.2f}")
+                for h in wide.columns
+            ]
+            t.add_row(str(target), str(method), *cells)
+        console.print(t)
 
 
 @app.command()

@@ -699,14 +699,19 @@ def forecast_unavailable(inputs: Inputs) -> str | None:
     return rule(inputs.scenario, inputs.tables)
 
 
-def forecast_for(inputs: Inputs) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
+def forecast_for(
+    inputs: Inputs, *, force: bool = False
+) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
     """The scenario's enrolment forecast, or (None, {}) when it cannot run.
 
-    Needs births and an enrolment history (``[forecast] enabled``); see
-    :func:`planner.forecast.pipeline.enrolment_forecast` and, for the reason it cannot
-    run, :func:`forecast_unavailable`.
+    Needs births and an enrolment history (``[forecast] enabled``, or ``force`` for
+    ``planner backtest``); see :func:`planner.forecast.pipeline.enrolment_forecast` and,
+    for the reason it cannot run, :func:`forecast_unavailable`. The details hold the
+    method chosen and its out-of-sample error (``method``, ``accuracy``), every
+    candidate's backtest, the intervals, births and school-age population.
     """
-    if forecast_unavailable(inputs) is not None:
+    usable = "births" in inputs and "enrolment" in inputs
+    if forecast_unavailable(inputs) is not None and not (force and usable):
         return None, {}
     from planner.forecast.pipeline import enrolment_forecast
 

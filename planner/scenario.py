@@ -11,7 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from planner.errors import ScenarioError, UnknownKeyError
 
@@ -226,38 +233,62 @@ class ForecastSpec(_Strict):
         Forecast enrolment when the scenario has births and an enrolment history; the
         requirement then uses ``demand.requirement_basis`` (default: the larger of the
         norm and the forecast).
+    population_method : str
+        How the population by age and the births after the base year are projected:
+        ``"cohort_component"`` (分要素队列法: life tables, fertility calibrated to the
+        unit's children or births, residual migration between the two latest age tables),
+        ``"hamilton_perry"`` (队列变动比率法: cohort-change ratios of the two latest age
+        tables), ``"ratio_model"`` (the same ratios shrunk toward the pooled ratios by
+        empirical Bayes), ``"births_trend"`` (damped trend of the births; no age table
+        needed), several joined by ``+`` (the mean, e.g.
+        ``"cohort_component+hamilton_perry"``), or ``"auto"`` (default): the one with the
+        lowest error in a backtest of the births on the scenario's own history. Births
+        after the base year follow the women of childbearing age at the fertility of the
+        last observed year (× ``tfr_multiplier``).
+    enrolment_method : str
+        How pupils per unit and stage are projected: ``"grade_progression"`` (年级递进法),
+        ``"birth_to_entry"`` (births of the stage's cohorts × ratio), ``"stock_flow"``
+        (存量—流量法: retention × the last intakes), ``"ets"`` (damped exponential
+        smoothing of the totals), ``"last_value"``, ``"linear_trend"``, several joined
+        by ``+``, or ``"auto"`` (default): chosen per stage by a nested rolling-origin
+        backtest on the scenario's own history. The choice, every candidate's error and
+        the out-of-sample error of the choice are written to the run
+        (``forecast_method.csv``, ``forecast_accuracy.csv``).
     tfr_multiplier : float
         Scenario multiplier of fertility (1 = as calibrated to the base year).
     migration_multiplier : float
-        Scenario multiplier of net migration (1 = as observed between the age tables).
-    gpr_years : int or "auto"
-        Recent years averaged for grade progression, transition and entry ratios;
-        ``"auto"`` (default) picks among 1, 2, 3 and 5 the one with the lowest backtest
-        MAPE (horizons 1–5) on the scenario's own history.
+        Scenario multiplier of net migration (1 = as observed between the age tables;
+        cohort-component method only: the ratio methods hold survival and migration
+        together).
+    ratio_years : int or "auto"
+        Recent years averaged for the ratios of the ratio methods (grade progression,
+        transition, entry, retention); ``"auto"`` (default) lets the backtest choose
+        among 1, 3 and 5.
     entry_years : int or None
-        Recent years averaged for the birth-to-entry ratio (None: as ``gpr_years``).
-    births_method : "auto", "cohort", "ratio" or "trend"
-        How births after the base year are projected: ``"cohort"`` by cohort-component
-        projection of the population by age (needs ``population_by_age``), ``"ratio"``
-        by Hamilton–Perry (队列变动比率法): the population stepped forward with the
-        cohort-change ratios of the unit's last two age tables and births kept at the
-        launch year's child–woman ratio (so births follow the women aged 15–49;
-        ``tfr_multiplier`` scales the ratio; ``migration_multiplier`` must stay 1 and
-        the schedule tables are refused, as the ratios hold survival and migration
-        together), ``"trend"`` by the damped ETS trend of the births themselves;
-        ``"auto"`` (default) uses the cohort projection when an age table is given,
-        else the trend.
+        Recent years averaged for the birth-to-entry ratio (None: as ``ratio_years``).
+    entry_prior_year_share : float
+        Share of an entry class born in the calendar year before the main one: 0 when
+        the births are counted by school year (September–August), about 1/3 for
+        calendar-year births with the 1 September cut-off (a grade-1 pupil of school
+        year *t* is born September *t − 7* to August *t − 6*).
+    bias_correction : bool
+        Also let ``"auto"`` choose bias-corrected variants of the enrolment methods
+        (forecast × the median yearly error of its earlier forecasts); on by default
+        (chosen on the training origins of the provincial benchmark).
     survival_table : str or None
         CSV/XLSX file (relative to the scenario's folder) with columns ``sex, age,
         survival``: the probability of surviving from age *x* to *x + 1* (0 < p ≤ 1),
         ages 0, 1, 2 … without gaps, the last age being the open group (p < 1); ``sex``
-        M/F, or T (or no column) for both sexes. None: China 2010 census life tables.
+        M/F, or T (or no column) for both sexes. None: China census life tables (the
+        latest census at or before the forecast origin). Used by the cohort-component
+        method only (``"auto"`` then means that method); the table describes the base
+        year, so the births backtest cannot use it before then.
     fertility_table : str or None
         CSV/XLSX file (relative to the scenario's folder) with columns ``age, asfr``:
         births per woman per year at each age (≥ 0, ages without gaps, e.g. 15–49).
-        Sets the age pattern **and** the level (TFR = Σ asfr, times ``tfr_multiplier``);
-        None: the default age pattern, with the level calibrated per unit to the
-        children observed at the base year.
+        Sets the age pattern of fertility; with the cohort-component method also the
+        level (TFR = Σ asfr, times ``tfr_multiplier``). None: the default age pattern,
+        with the level calibrated per unit.
     enrolment_control : dict
         City control totals of pupils by stage and year (就学人数总量控制), e.g. from the
         provincial or municipal education plan: ``{primary = {2030 = 98000}}``. The
@@ -268,16 +299,38 @@ class ForecastSpec(_Strict):
     """
 
     enabled: bool = True
+    population_method: str = "auto"
+    enrolment_method: str = "auto"
     tfr_multiplier: float = Field(default=1.0, ge=0, le=5)
     migration_multiplier: float = Field(default=1.0, ge=0, le=5)
-    gpr_years: int | Literal["auto"] = "auto"
+    ratio_years: int | Literal["auto"] = "auto"
     entry_years: int | None = Field(default=None, ge=1, le=20)
-    births_method: Literal["auto", "cohort", "ratio", "trend"] = "auto"
+    entry_prior_year_share: float = Field(default=0.0, ge=0, le=1)
+    bias_correction: bool = True
     survival_table: str | None = None
     fertility_table: str | None = None
     enrolment_control: dict[Literal["primary", "junior"], dict[int, float]] = Field(
         default_factory=dict
     )
+
+    @field_validator("population_method", "enrolment_method")
+    @classmethod
+    def _registered(cls, value: str, info) -> str:
+        from planner.forecast.methods import parse_method
+
+        kind = info.field_name.removesuffix("_method")
+        try:
+            parse_method(value, kind)
+        except ScenarioError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("ratio_years")
+    @classmethod
+    def _positive_years(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 20:
+            raise ValueError(f"ratio_years must be 1–20 or 'auto', got {value}")
+        return value
 
 
 class SitingLimits(_Strict):

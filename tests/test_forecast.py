@@ -362,3 +362,28 @@ def test_stock_flow_known_answer():
     q = sf3.predict(1).set_index("year")["forecast"]
     # 2005 = 1.1 × (E2005 + E2004 + E2003), E2005 = 0.8 × 140, E2003 = 0.8 × 120 (gap)
     assert q[2005] == pytest.approx(1.1 * (0.8 * 140 + 104 + 0.8 * 120))
+
+
+def test_with_window_equals_a_refit_with_that_window():
+    rng = np.random.default_rng(3)
+    years = range(2010, 2021)
+    births = pd.DataFrame(
+        [(u, y, 100 + 10 * rng.random()) for u in "ab" for y in range(2000, 2021)],
+        columns=["unit_id", "year", "value"],
+    )
+    grades = pd.DataFrame(
+        [(u, y, g, 90 + 20 * rng.random()) for u in "ab" for y in years for g in range(1, 10)],
+        columns=["unit_id", "year", "grade", "value"],
+    )
+    fit = GradeProgression(n_years=1, entry_n_years=1).fit(grades, births)
+    for n, e in ((3, 2), (5, 5), (None, 3)):
+        a = fit.with_window(n, e).predict(4, X=births)
+        b = GradeProgression(n_years=n, entry_n_years=e).fit(grades, births).predict(4, X=births)
+        pd.testing.assert_frame_equal(a, b)
+    totals = grades.groupby(["unit_id", "year"], as_index=False)["value"].sum()
+    cr = ConstantRatio(lags={6: 0.5, 7: 1.0, 8: 0.5}, n_years=1).fit(totals, births)
+    for n in (2, 4, None):
+        a = cr.with_window(n).predict(3, X=births)
+        b = ConstantRatio(lags={6: 0.5, 7: 1.0, 8: 0.5}, n_years=n).fit(totals, births)
+        pd.testing.assert_frame_equal(a, b.predict(3, X=births))
+    assert cr.n_years == 1  # the original fit is unchanged

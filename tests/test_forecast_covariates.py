@@ -9,10 +9,9 @@ from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 
 from planner import api
-from planner.errors import InputError, NotFittedError, PlannerError
+from planner.errors import InputError, NotFittedError, PlannerError, ScenarioError
 from planner.forecast import CohortComponent
 from planner.forecast.covariates import RatioRegressor, age_structure_features, cohort_ratio
-from planner.forecast.pipeline import projected_births
 from planner.forecast.schedules import (
     asfr_from_table,
     china_2010_life_table,
@@ -218,10 +217,7 @@ def test_scenario_survival_table_lowers_projected_births(tmp_path):
         )
         assert v.forecast.survival_table == str(tmp_path / name)
         sched = read_scenario_schedules(v)
-        b = projected_births(
-            Inputs(v, inputs.tables, inputs.report, inputs.compute_crs), 2030, sched
-        )
-        return b[b["source"] == "projected"].set_index(["unit_id", "year"])["value"]
+        return _projected(Inputs(v, inputs.tables, inputs.report, inputs.compute_crs), sched)
 
     hi, lo = births("hi.csv"), births("lo.csv")
     # a relative path is taken from the scenario's folder
@@ -235,12 +231,41 @@ def test_scenario_survival_table_lowers_projected_births(tmp_path):
     # the fertility table sets the level: twice the rates, twice the births
     pd.DataFrame({"age": range(15, 50), "asfr": 0.09}).to_csv(tmp_path / "f2.csv", index=False)
     assert births("hi.csv", "f2.csv").to_numpy() == pytest.approx(2 * hi.to_numpy(), rel=1e-6)
-    # births_method = "trend" ignores the age table (and so the schedules)
+    # a survival table is only used by the cohort method: another one is refused
     t = api.variant(
-        sc, forecast__births_method="trend", forecast__survival_table=str(tmp_path / "lo.csv")
+        sc,
+        forecast__population_method="births_trend",
+        forecast__survival_table=str(tmp_path / "lo.csv"),
     )
-    bt = projected_births(Inputs(t, inputs.tables, inputs.report, inputs.compute_crs), 2030)
-    assert len(bt[bt["source"] == "projected"]) > 0
+    with pytest.raises(ScenarioError, match=r"survival_table"):
+        _projected(
+            Inputs(t, inputs.tables, inputs.report, inputs.compute_crs), read_scenario_schedules(t)
+        )
+
+
+def _projected(inputs, schedules) -> pd.Series:
+    """Projected births to 2030 by the scenario's population method, without backtest."""
+    from planner.forecast.pipeline import _pop_candidates, data_from_inputs, settings_from_scenario
+    from planner.forecast.population import project_population
+
+    sc = inputs.scenario
+    s = settings_from_scenario(sc, schedules)
+    d = data_from_inputs(inputs)
+    d.units = sorted(d.population["unit_id"].unique())
+    (method,), _ = _pop_candidates(d, s, sc.base_year)
+    p = project_population(
+        method,
+        d.population,
+        d.births,
+        units=d.units,
+        origin=sc.base_year,
+        last_year=2030,
+        survival=s.survival,
+        fertility=s.fertility,
+        tfr_multiplier=s.tfr_multiplier,
+        migration_multiplier=s.migration_multiplier,
+    )
+    return p.births.set_index(["unit_id", "year"])["value"]
 
 
 def _with_forecast(city, **keys: str):

@@ -1,7 +1,10 @@
 """Forecasting building blocks (预测模块).
 
 Baselines, entry and grade progression, cohort methods, time-series models, a
-covariate model of small-area ratios, and the rolling-origin backtest.
+covariate model of small-area ratios, and the rolling-origin backtest. The scenario's
+forecast — the method registry (:mod:`~planner.forecast.methods`), the nested choice
+and conformal intervals (:mod:`~planner.forecast.select`) and the one entry
+:func:`planner.forecast.pipeline.forecast_units` — is built from them.
 
 Pure computation on long tables; nothing here reads files. Every forecaster follows
 the scikit-learn estimator contract (keyword-only parameters, ``fit`` returns
@@ -30,19 +33,22 @@ from planner.forecast.entry import BirthToEntry, GradeProgression, StockFlow
 from planner.forecast.schedules import (
     WPP2024_CHINA_TFR,
     asfr_from_table,
+    census_life_table,
     china_2010_life_table,
     default_asfr,
     gompertz_life_table,
     life_table_from_survival,
+    observed_tfr,
     survival_from_table,
     survival_ratios,
 )
-from planner.forecast.stats import StatsForecaster
+from planner.forecast.stats import DampedTrend, StatsForecaster
 
 __all__ = [
     "BirthToEntry",
     "CohortComponent",
     "ConstantRatio",
+    "DampedTrend",
     "Ensemble",
     "GradeProgression",
     "HamiltonPerry",
@@ -56,6 +62,7 @@ __all__ = [
     "age_structure_features",
     "asfr_from_table",
     "backtest",
+    "census_life_table",
     "china_2010_life_table",
     "cohort_ratio",
     "coverage",
@@ -64,6 +71,7 @@ __all__ = [
     "gompertz_life_table",
     "lagged_driver",
     "life_table_from_survival",
+    "observed_tfr",
     "regroup",
     "residual_migration",
     "score",

@@ -9,6 +9,7 @@ fitted attributes end in ``_``, ``predict`` before ``fit`` raises
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -20,7 +21,6 @@ from planner.forecast._base import (
     as_long,
     extra_keys,
     horizons_list,
-    weighted_recent,
 )
 
 __all__ = ["ConstantRatio", "Ensemble", "LastValue", "LinearTrend", "lag_weights", "lagged_driver"]
@@ -164,7 +164,7 @@ def lagged_driver(
     DataFrame
         ``unit_id, year, driver`` (NaN when a lagged value is missing).
     """
-    wide = X.pivot_table(index="year", columns="unit_id", values="value", aggfunc="sum")
+    wide = X.groupby(["year", "unit_id"])["value"].sum().unstack("unit_id")
     if years is None:
         lo, hi = int(wide.index.min()), int(wide.index.max())
         years = range(lo + max(lags), hi + min(lags) + 1)
@@ -176,6 +176,29 @@ def lagged_driver(
         total = total + w * shifted  # NaN propagates: a missing cohort makes D(t) unknown
     long = total.rename_axis(index="year", columns="unit_id").stack(future_stack=True)
     return long.rename("driver").reset_index()[["unit_id", "year", "driver"]]
+
+
+def _recent(df: pd.DataFrame, keys: list[str], n_years: int | None, decay: float) -> pd.DataFrame:
+    """``*keys, last_year, ratio``: per series the weighted mean of its last finite ratios.
+
+    The vectorised :func:`~planner.forecast._base.weighted_recent` (weight
+    ``decay**age``, age 0 = the latest finite ratio; NaN without any), with the last
+    year of the series.
+    """
+    d = df.sort_values([*keys, "year"], kind="stable")
+    last = d.groupby(keys, sort=True)["year"].max().rename("last_year")
+    ok = d.loc[np.isfinite(d["ratio"].to_numpy(dtype=float))]
+    age = ok.groupby(keys, sort=True).cumcount(ascending=False)
+    if n_years is not None:
+        keep = (age < int(n_years)).to_numpy()
+        ok, age = ok.loc[keep], age.loc[keep]
+    w = float(decay) ** age.to_numpy(dtype=float)
+    ok = ok.assign(_w=w, _wr=w * ok["ratio"].to_numpy(dtype=float))
+    g = ok.groupby(keys, sort=True)[["_w", "_wr"]].sum()
+    ratio = (g["_wr"] / g["_w"]).rename("ratio")
+    out = pd.concat([last, ratio], axis=1).reset_index()
+    out["last_year"] = out["last_year"].astype("int64")
+    return out[[*keys, "last_year", "ratio"]]
 
 
 class ConstantRatio(Forecaster):
@@ -229,14 +252,36 @@ class ConstantRatio(Forecaster):
         drv = lagged_driver(self.X_, self.lag_weights_, years=sorted(df["year"].unique()))
         df = df.merge(drv, on=["unit_id", "year"], how="left")
         df["ratio"] = df["value"] / df["driver"].where(df["driver"] > 0)
-        rows = []
-        for key, g in df.groupby(["unit_id", *self.keys_], sort=True):
-            r = weighted_recent(g["ratio"].to_numpy(), self.n_years, self.decay)
-            rows.append((*key, int(g["year"].iloc[-1]), r))
-        self.ratio_ = pd.DataFrame(rows, columns=["unit_id", *self.keys_, "last_year", "ratio"])
+        self.ratio_ = _recent(df, ["unit_id", *self.keys_], self.n_years, self.decay)
         self.history_ = df
         self.origin_ = int(df["year"].max())
+        self._drivers = {}  # lagged drivers by (projected births, years), shared by with_window
         return self
+
+    def with_window(self, n_years: int | None) -> ConstantRatio:
+        """The same fit with the ratios averaged over ``n_years`` instead.
+
+        The same as ``clone(self).set_params(n_years=n_years).fit(y, X)`` on the same data
+        (the ratio history is kept), without recomputing the drivers.
+        """
+        self._check_fitted()
+        out = copy.copy(self)
+        out.n_years = n_years
+        out.ratio_ = _recent(self.history_, ["unit_id", *self.keys_], n_years, self.decay)
+        return out
+
+    def _driver(self, X: pd.DataFrame | None, years: list[int]) -> pd.DataFrame:
+        key = (id(X), tuple(years))
+        hit = self._drivers.get(key)
+        if hit is not None:
+            return hit[1]
+        drivers = self.X_
+        if X is not None:
+            extra = as_long(X, name="X")
+            drivers = pd.concat([drivers, extra]).drop_duplicates(["unit_id", "year"], keep="last")
+        drv = lagged_driver(drivers, self.lag_weights_, years=years)
+        self._drivers[key] = (X, drv)  # keep X alive: its id is part of the key
+        return drv
 
     def predict(
         self, horizons: int | Iterable[int] = 1, X: pd.DataFrame | None = None
@@ -252,12 +297,8 @@ class ConstantRatio(Forecaster):
             they override fitted values of the same unit and year.
         """
         self._check_fitted()
-        drivers = self.X_
-        if X is not None:
-            extra = as_long(X, name="X")
-            drivers = pd.concat([drivers, extra]).drop_duplicates(["unit_id", "year"], keep="last")
         out = _expand(self.ratio_, self.keys_, self.origin_, horizons_list(horizons))
-        drv = lagged_driver(drivers, self.lag_weights_, years=sorted(out["year"].unique()))
+        drv = self._driver(X, sorted(int(y) for y in out["year"].unique()))
         out = out.merge(self.ratio_.drop(columns="last_year"), on=["unit_id", *self.keys_]).merge(
             drv, on=["unit_id", "year"], how="left"
         )

@@ -26,9 +26,9 @@ from planner.errors import PlannerError
 from planner.forecast._base import Forecaster
 from planner.forecast.schedules import (
     CHINA_SRB_2010,
-    WPP2024_CHINA_TFR,
-    china_2010_life_table,
+    census_life_table,
     default_asfr,
+    observed_tfr,
     survival_ratios,
     tfr_for_year,
 )
@@ -103,6 +103,27 @@ def _check_grid(df: pd.DataFrame, width: int, open_age: int) -> np.ndarray:
             f"got {have.tolist()}. Use regroup(...) first."
         )
     return edges
+
+
+def _frames(blocks, edges, open_age, width) -> pd.DataFrame:
+    """One frame from ``(unit, sex, origin, horizon, values)`` blocks (as :func:`_frame`)."""
+    n = len(edges)
+    hi = np.where(edges >= open_age, OPEN_HI, edges + width - 1)
+    units = [b[0] for b in blocks]
+    origin = np.repeat([b[2] for b in blocks], n)
+    horizon = np.repeat([b[3] for b in blocks], n)
+    return pd.DataFrame(
+        {
+            "unit_id": np.repeat(np.asarray(units, dtype=object), n),
+            "sex": np.repeat(np.asarray([b[1] for b in blocks], dtype=object), n),
+            "age_lo": np.tile(edges, len(blocks)),
+            "age_hi": np.tile(hi, len(blocks)),
+            "origin": origin,
+            "horizon": horizon,
+            "year": origin + horizon,
+            "forecast": np.concatenate([b[4] for b in blocks]) if blocks else np.array([]),
+        }
+    )
 
 
 def _frame(unit, sex, edges, values, origin, horizon, open_age, width) -> pd.DataFrame:
@@ -363,7 +384,9 @@ class CohortComponent(Forecaster):
     survival : DataFrame or None
         ``sex, age_lo, survival`` as returned by
         :func:`planner.forecast.schedules.survival_ratios` (row ``age_lo = -step`` =
-        survival of births). None = China 2010 census life tables (see ``schedules``).
+        survival of births). None = the life tables of the latest Chinese census at or
+        before the latest year of the data given to ``fit`` (2000 or 2010, see
+        :func:`~planner.forecast.schedules.census_life_table`; refused before 2000).
     asfr : DataFrame or None
         ``age_lo, asfr`` fertility schedule (births per woman-year) on the same groups;
         None = :func:`~planner.forecast.schedules.default_asfr`.
@@ -371,7 +394,10 @@ class CohortComponent(Forecaster):
         A TFR the schedule is scaled to (a mapping: by year, the latest earlier year
         carried forward); ``"calibrate"``: per unit, the level that reproduces the
         children of the first group observed at the base year from the women of that
-        year; None: the schedule as given (or UN WPP 2024 China TFR when ``asfr`` is None).
+        year; None: the schedule as given, or, when ``asfr`` is None too, the UN WPP 2024
+        China TFR **as known at the latest year of the data given to** ``fit`` (later
+        estimates are cut, :func:`~planner.forecast.schedules.observed_tfr`; refused
+        before 2000). A mapping given here is a scenario assumption and used as given.
     tfr_multiplier : float
         Scenario multiplier of fertility.
     srb : float
@@ -414,7 +440,9 @@ class CohortComponent(Forecaster):
     def _survival_arrays(self, sexes) -> dict[str, tuple[float, np.ndarray]]:
         tab = self.survival
         if tab is None:
-            tab = survival_ratios(china_2010_life_table(), width=self.step, open_age=self.open_age)
+            tab = survival_ratios(
+                census_life_table(self.information_year_), width=self.step, open_age=self.open_age
+            )
         if "sex" not in tab.columns:
             tab = pd.concat([tab.assign(sex=s) for s in sexes])
         out = {}
@@ -444,7 +472,7 @@ class CohortComponent(Forecaster):
         elif isinstance(self.tfr, Mapping):
             level = tfr_for_year(year, self.tfr)
         elif self.tfr is None:
-            level = total if self.asfr is not None else tfr_for_year(year, WPP2024_CHINA_TFR)
+            level = total if self.asfr is not None else tfr_for_year(year, self.default_tfr_)
         else:
             level = float(self.tfr)
         return shape / total * level * (float(self.tfr_multiplier) if scenario else 1.0)
@@ -491,6 +519,14 @@ class CohortComponent(Forecaster):
         df = regroup(y, width=self.step, open_age=self.open_age)
         self.edges_ = _check_grid(df, self.step, self.open_age)
         self.sexes_ = sorted(df["sex"].unique())
+        # the latest information the model is given: default schedules are cut there
+        known = [int(df["year"].max())]
+        if X is not None and len(X):
+            known.append(int(X["year"].max()))
+        self.information_year_ = max(known)
+        self.default_tfr_ = (
+            observed_tfr(self.information_year_) if self.tfr is None and self.asfr is None else None
+        )
         self.surv_ = self._survival_arrays(self.sexes_)
         self.asfr_shape_ = self._asfr_shape()
         self.births_obs_ = None if X is None else X.rename(columns={"births": "value"})
@@ -560,10 +596,15 @@ class CohortComponent(Forecaster):
         b = self.births_obs_
         if b is None:
             return None
-        sel = b[(b["unit_id"] == unit) & (b["year"] >= year) & (b["year"] < year + self.step)]
-        if sel["year"].nunique() < self.step:
+        lookup = getattr(self, "_births_lookup", None)
+        if lookup is None or lookup[0] is not b:
+            g = b.dropna(subset=["value"]).groupby(["unit_id", "year"])["value"].sum()
+            lookup = (b, g.to_dict())
+            self._births_lookup = lookup
+        vals = [lookup[1].get((unit, y)) for y in range(year, year + self.step)]
+        if any(v is None for v in vals):
             return None
-        return float(sel["value"].sum())
+        return float(sum(vals))
 
     def _factors(self, unit) -> dict[str, np.ndarray] | None:
         m = float(self.migration_multiplier)
@@ -612,21 +653,10 @@ class CohortComponent(Forecaster):
                     bout.append((unit, origin, i * self.step, year, b))
                     year += self.step
                     for s, q in cur.items():
-                        out.append(
-                            _frame(
-                                unit,
-                                s,
-                                self.edges_,
-                                q.copy(),
-                                origin,
-                                i * self.step,
-                                self.open_age,
-                                self.step,
-                            )
-                        )
+                        out.append((unit, s, origin, i * self.step, q.copy()))
         finally:
             self.births_obs_ = saved
-        pop = pd.concat(out, ignore_index=True)
+        pop = _frames(out, self.edges_, self.open_age, self.step)
         return pop, pd.DataFrame(bout, columns=["unit_id", "origin", "horizon", "year", "births"])
 
     def _add_counts(self, unit, cur, counts: pd.DataFrame):

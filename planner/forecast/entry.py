@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 
 import numpy as np
@@ -145,22 +146,31 @@ class StockFlow(Forecaster):
         wide = wide.reindex(range(int(wide.index.min()), int(wide.index.max()) + 1))
         return wide.rolling(int(self.duration), min_periods=int(self.duration)).sum()
 
-    def predict(self, horizons: int | Iterable[int] = 1) -> pd.DataFrame:
+    def predict(
+        self, horizons: int | Iterable[int] = 1, X: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         """``unit_id, origin, horizon, year, forecast``.
 
         Intakes not observed — after the last observed year, or missing years in
         between — are births × the unit's entry ratio (NaN where the births are unknown).
+        ``X``: projected births after the fit data (they override fitted years).
         """
         self._check_fitted()
         hs = horizons_list(horizons)
         first = int(self.intake_["year"].min())
         years = range(first, self.origin_ + max(hs) + 1)
-        drv = lagged_driver(self.entry_.X_, self.entry_.lag_weights_, years=years)
+        drivers = self.entry_.X_
+        if X is not None:
+            extra = as_long(X, name="X")
+            drivers = pd.concat([drivers, extra]).drop_duplicates(["unit_id", "year"], keep="last")
+        drv = lagged_driver(drivers, self.entry_.lag_weights_, years=years)
         est = drv.merge(self.entry_.ratio_[["unit_id", "ratio"]], on="unit_id", how="inner")
         est = est.assign(value=est["driver"] * est["ratio"])
         wide_est = est.pivot(index="year", columns="unit_id", values="value")
         wide_obs = self.intake_.pivot(index="year", columns="unit_id", values="value")
-        filled = wide_obs.reindex(index=years).combine_first(wide_est).sort_index()
+        cols = wide_obs.columns.union(wide_est.columns)
+        filled = wide_obs.reindex(index=years, columns=cols)
+        filled = filled.fillna(wide_est.reindex(index=years, columns=cols))
         stock = filled.rolling(int(self.duration), min_periods=int(self.duration)).sum()
         target = [self.origin_ + h for h in hs]
         st = stock.reindex(target).rename_axis(index="year", columns="unit_id")
@@ -241,27 +251,24 @@ class GradeProgression(Forecaster):
         wide = df.pivot_table(
             index=["unit_id", "year"], columns="grade", values="value", aggfunc="sum"
         )
-        rows = []
-        for unit, g in wide.groupby(level="unit_id", sort=True):
-            g = g.droplevel("unit_id").reindex(
-                range(
-                    g.index.get_level_values("year").min(),
-                    g.index.get_level_values("year").max() + 1,
-                )
-            )
-            for grade in self.grades_[:-1]:
-                if grade + 1 not in g.columns:
-                    continue
-                prev = g[grade].shift(1)
-                ratio = (g[grade + 1] / prev.where(prev > 0)).to_numpy()
-                rows.append((unit, grade, weighted_recent(ratio, self.n_years, self.decay)))
-        self.gpr_ = pd.DataFrame(rows, columns=["unit_id", "grade", "gpr"])
-        if self.transition_grade is not None:
-            tr = self.gpr_[self.gpr_["grade"] == self.transition_grade - 1]
-            self.transition_ratio_ = tr.rename(columns={"gpr": "ratio"})[
-                ["unit_id", "ratio"]
-            ].reset_index(drop=True)
+        span = df.groupby("unit_id")["year"].agg(["min", "max"])
+        full = pd.MultiIndex.from_tuples(
+            [(u, y) for u, r in span.iterrows() for y in range(int(r["min"]), int(r["max"]) + 1)],
+            names=["unit_id", "year"],
+        )
+        wide = wide.reindex(full)
+        prev = wide.groupby(level="unit_id").shift(1)
+        parts = []
+        for grade in self.grades_[:-1]:
+            if grade + 1 not in wide.columns:
+                continue
+            r = wide[grade + 1] / prev[grade].where(prev[grade] > 0)
+            parts.append(r.rename("ratio").reset_index().assign(grade=grade))
+        self.ratios_ = pd.concat(parts, ignore_index=True) if parts else None
+        self.gpr_ = _recent_ratios(parts, self.n_years, self.decay)
+        self._transition()
         entry = df[df["grade"] == self.first_grade][["unit_id", "year", "value"]]
+        self.entry_series_ = entry
         if X is not None:
             self.entry_model_ = BirthToEntry(
                 lag=self.entry_lag,
@@ -271,13 +278,41 @@ class GradeProgression(Forecaster):
             ).fit(entry, X)
         else:
             self.entry_model_ = None
-            self.entry_level_ = {
-                u: weighted_recent(g["value"].to_numpy(), self.entry_n_years, self.entry_decay)
-                for u, g in entry.groupby("unit_id", sort=True)
-            }
+            self.entry_level_ = self._entry_levels(self.entry_n_years)
         self.last_ = df[df["year"] == df.groupby("unit_id")["year"].transform("max")]
         self.origin_ = int(df["year"].max())
         return self
+
+    def _transition(self) -> None:
+        if self.transition_grade is not None:
+            tr = self.gpr_[self.gpr_["grade"] == self.transition_grade - 1]
+            self.transition_ratio_ = tr.rename(columns={"gpr": "ratio"})[
+                ["unit_id", "ratio"]
+            ].reset_index(drop=True)
+
+    def _entry_levels(self, n_years: int | None) -> dict:
+        return {
+            u: weighted_recent(g["value"].to_numpy(), n_years, self.entry_decay)
+            for u, g in self.entry_series_.groupby("unit_id", sort=True)
+        }
+
+    def with_window(self, n_years: int | None, entry_n_years: int | None) -> GradeProgression:
+        """The same fit with the ratios averaged over other windows.
+
+        The same as ``clone(self).set_params(n_years=…, entry_n_years=…).fit(y, X)`` on
+        the same data (the ratio histories are kept), without refitting.
+        """
+        self._check_fitted()
+        out = copy.copy(self)
+        out.n_years, out.entry_n_years = n_years, entry_n_years
+        parts = [] if self.ratios_ is None else [self.ratios_]
+        out.gpr_ = _recent_ratios(parts, n_years, self.decay)
+        out._transition()
+        if self.entry_model_ is not None:
+            out.entry_model_ = self.entry_model_.with_window(entry_n_years)
+        else:
+            out.entry_level_ = out._entry_levels(entry_n_years)
+        return out
 
     def predict(
         self, horizons: int | Iterable[int] = 1, X: pd.DataFrame | None = None
@@ -327,3 +362,25 @@ class GradeProgression(Forecaster):
         return pd.DataFrame(
             out, columns=["unit_id", "grade", "origin", "horizon", "year", "forecast"]
         )
+
+
+def _recent_ratios(parts: list[pd.DataFrame], n_years: int | None, decay: float) -> pd.DataFrame:
+    """``unit_id, grade, gpr``: weighted mean of the last ``n_years`` finite ratios.
+
+    The vectorised form of :func:`~planner.forecast._base.weighted_recent` per unit and
+    grade (weight ``decay**age``, age 0 = the latest ratio); NaN without any ratio.
+    """
+    if not parts:
+        return pd.DataFrame(columns=["unit_id", "grade", "gpr"])
+    r = pd.concat(parts, ignore_index=True)
+    keys = r[["unit_id", "grade"]].drop_duplicates()
+    ok = r.loc[np.isfinite(r["ratio"])].sort_values(["unit_id", "grade", "year"])
+    age = ok.groupby(["unit_id", "grade"]).cumcount(ascending=False)
+    if n_years is not None:
+        ok, age = ok.loc[age < int(n_years)], age.loc[age < int(n_years)]
+    w = float(decay) ** age.to_numpy(dtype=float)
+    ok = ok.assign(w=w, wr=w * ok["ratio"].to_numpy())
+    g = ok.groupby(["unit_id", "grade"], as_index=False)[["w", "wr"]].sum()
+    g["gpr"] = g["wr"] / g["w"]
+    out = keys.merge(g[["unit_id", "grade", "gpr"]], on=["unit_id", "grade"], how="left")
+    return out.sort_values(["unit_id", "grade"], ignore_index=True)

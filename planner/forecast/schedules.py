@@ -9,8 +9,15 @@ Sources
 * Life expectancy at birth, 2010 census (第六次全国人口普查): both sexes 74.83, men
   72.38, women 77.37 years — National Bureau of Statistics of China, communiqué of
   2012-08-09 and China Statistical Yearbook 2012, table 3-? "平均预期寿命".
-* Infant mortality 13.1 ‰ and under-five mortality 16.4 ‰ in 2010 — China Health
-  Statistics Yearbook 2011 (卫生统计年鉴, 监测地区婴儿及5岁以下儿童死亡率).
+  2000 census (第五次全国人口普查): both sexes 71.40, men 69.63, women 73.33 years (same
+  NBS yearbook table).
+* Infant mortality 13.1 ‰ and under-five mortality 16.4 ‰ in 2010, 32.2 ‰ and 39.7 ‰
+  in 2000 — China Health Statistics Yearbook (卫生统计年鉴, 监测地区婴儿及5岁以下儿童死亡率).
+* **Information cut**: a default schedule is observed data of a given year, so a
+  projection whose latest information is of year *Y* may only use the schedules of
+  years ≤ *Y* (:func:`census_life_table`, :func:`observed_tfr`); before the first
+  year they cover the call refuses. A backtest from an origin before 2023 therefore
+  never sees the later TFR estimates.
 * Adult mortality shape: Gompertz–Makeham hazard ``μ(x) = λ + a·exp(b·x)`` with a
   mortality-rate doubling time of 8 years (``b = ln 2 / 8 ≈ 0.087``), the textbook
   human value (Finch 1990, *Longevity, Senescence and the Genome*; Kirkwood 2015,
@@ -27,6 +34,7 @@ Sources
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -35,10 +43,13 @@ from scipy.optimize import brentq
 from planner.errors import PlannerError
 
 __all__ = [
+    "CHINA_E0_2000",
     "CHINA_E0_2010",
     "CHINA_SRB_2010",
     "WPP2024_CHINA_TFR",
+    "census_life_table",
     "default_asfr",
+    "observed_tfr",
     "gompertz_life_table",
     "asfr_from_table",
     "china_2010_life_table",
@@ -50,9 +61,19 @@ __all__ = [
 
 #: e0 by sex, 2010 census (NBS); "T" = both sexes
 CHINA_E0_2010: dict[str, float] = {"T": 74.83, "M": 72.38, "F": 77.37}
+#: e0 by sex, 2000 census (NBS)
+CHINA_E0_2000: dict[str, float] = {"T": 71.40, "M": 69.63, "F": 73.33}
 #: infant and under-five mortality 2010 (China Health Statistics Yearbook 2011)
 CHINA_IMR_2010 = 0.0131
 CHINA_U5MR_2010 = 0.0164
+#: infant and under-five mortality 2000 (China Health Statistics Yearbook)
+CHINA_IMR_2000 = 0.0322
+CHINA_U5MR_2000 = 0.0397
+#: census life tables available by default: year → (e0 by sex, IMR, U5MR)
+CENSUS_SCHEDULES: dict[int, tuple[dict[str, float], float, float]] = {
+    2000: (CHINA_E0_2000, CHINA_IMR_2000, CHINA_U5MR_2000),
+    2010: (CHINA_E0_2010, CHINA_IMR_2010, CHINA_U5MR_2010),
+}
 #: sex ratio at birth (boys per girl), 2010 census
 CHINA_SRB_2010 = 1.18
 
@@ -70,6 +91,57 @@ def tfr_for_year(year: int, table: Mapping[int, float] = WPP2024_CHINA_TFR) -> f
     """TFR of ``year`` from ``table``, or of the latest earlier year listed (held constant)."""
     years = [y for y in table if y <= year]
     return float(table[max(years)] if years else table[min(table)])
+
+
+def observed_tfr(information_year: int) -> dict[int, float]:
+    """The default TFR series (UN WPP 2024, China) as known in ``information_year``.
+
+    Only the estimates of years ≤ ``information_year`` are kept (later years then hold
+    the last one, see :func:`tfr_for_year`), so a projection — or a backtest origin —
+    never uses a later estimate.
+
+    Raises
+    ------
+    PlannerError
+        ``information_year`` is before the first year of the series (2000).
+    """
+    known = {y: v for y, v in WPP2024_CHINA_TFR.items() if y <= int(information_year)}
+    if not known:
+        raise PlannerError(
+            f"the default TFR series starts in {min(WPP2024_CHINA_TFR)}; a projection whose "
+            f"latest information is of {information_year} cannot use it (it would see later "
+            "estimates). Give tfr, asfr or tfr='calibrate'."
+        )
+    return known
+
+
+def census_life_table(information_year: int) -> pd.DataFrame:
+    """Default life tables by sex of the latest census at or before ``information_year``.
+
+    The 2000 and 2010 census tables (:data:`CENSUS_SCHEDULES`), built by
+    :func:`gompertz_life_table`; ``sex`` ∈ M, F, T.
+
+    Raises
+    ------
+    PlannerError
+        No census table is of ``information_year`` or earlier (it would use later
+        mortality).
+    """
+    years = [y for y in CENSUS_SCHEDULES if y <= int(information_year)]
+    if not years:
+        raise PlannerError(
+            f"the default life tables are of the {', '.join(map(str, CENSUS_SCHEDULES))} "
+            f"censuses; a projection whose latest information is of {information_year} "
+            "cannot use them (later mortality). Give a survival table of that time."
+        )
+    return _census_table(max(years)).copy()
+
+
+@lru_cache(maxsize=4)
+def _census_table(year: int) -> pd.DataFrame:
+    e0, imr, u5mr = CENSUS_SCHEDULES[year]
+    parts = [gompertz_life_table(e0=v, imr=imr, u5mr=u5mr).assign(sex=sex) for sex, v in e0.items()]
+    return pd.concat(parts, ignore_index=True)[["sex", "age", "qx", "lx", "Lx", "Tx", "ex"]]
 
 
 def gompertz_life_table(
@@ -130,8 +202,7 @@ def gompertz_life_table(
 
 def china_2010_life_table() -> pd.DataFrame:
     """Default life tables by sex (``sex`` ∈ M, F, T) calibrated to China's 2010 census e0."""
-    parts = [gompertz_life_table(e0=e0).assign(sex=sex) for sex, e0 in CHINA_E0_2010.items()]
-    return pd.concat(parts, ignore_index=True)[["sex", "age", "qx", "lx", "Lx", "Tx", "ex"]]
+    return census_life_table(2010)
 
 
 def survival_ratios(life_table: pd.DataFrame, *, width: int, open_age: int) -> pd.DataFrame:

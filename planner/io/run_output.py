@@ -61,10 +61,12 @@ SHEETS = {
     "equity_schools": "优质均衡学校指标",
     "equity_summary": "差异系数",
     "school_capacity": "学校学位供给",
+    "forecast_method": "预测方法选择",
+    "forecast_accuracy": "预测方法样本外误差",
     "forecast_births": "出生预测",
+    "forecast_school_age": "学龄人口预测",
     "forecast_backtest": "预测回测",
     "forecast_intervals": "预测区间",
-    "forecast_gpr_choice": "比率窗口选择",
     "projects": "规划建设项目",
     "gaps_after": "规划实施后学位缺口",
     "unserved": "未满足需求",
@@ -263,6 +265,7 @@ def write_run(
             "command": sys.argv,
             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "timings_s": {k: round(v, 3) for k, v in {**result.timings, **(timings or {})}.items()},
+            "forecast": _forecast_record(result.tables),
             "outputs": sorted(
                 [str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()] + ["manifest.json"]
             ),
@@ -271,6 +274,13 @@ def write_run(
             manifest["siting"] = CLOCK_MESSAGE
         write_json(manifest, tmp / "manifest.json")
     return folder.target
+
+
+def _forecast_record(tables: dict[str, pd.DataFrame]) -> dict[str, object] | None:
+    """The forecast methods chosen and their out-of-sample error, for the manifest."""
+    from planner.forecast.pipeline import forecast_record
+
+    return forecast_record(tables)
 
 
 def _run_status_word(result: RunResult) -> str:
