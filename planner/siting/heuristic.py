@@ -45,8 +45,8 @@ class HeuristicLimits:
     """Work limits of :func:`construct` (counts, not seconds)."""
 
     add_rounds: int = 60
-    moves_per_round: int = 25
-    interchange_moves: int = 8
+    moves_per_round: int = 50
+    interchange_moves: int = 3
 
 
 def marginal_costs(inst: SitingInstance, flow: np.ndarray, unserved: np.ndarray) -> np.ndarray:

@@ -96,9 +96,9 @@ def lp_relaxation(
     inst: SitingInstance,
     plan_flow: np.ndarray,
     *,
-    nearest: int = 8,
-    max_rounds: int = 4,
-    add_per_client: int = 4,
+    nearest: int = 10,
+    max_rounds: int = 3,
+    add_per_client: int = 6,
     iteration_limit: int = 2_000_000,
     should_stop=None,
 ) -> LpRelaxation:

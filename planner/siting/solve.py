@@ -110,10 +110,10 @@ class SolveLimits:
     """
 
     heuristic: HeuristicLimits = field(default_factory=HeuristicLimits)
-    fit_rounds: int = 2
+    fit_rounds: int = 1
     lp_max_columns: int = 1_500_000
-    lp_nearest: int = 8
-    lp_rounds: int = 4
+    lp_nearest: int = 10
+    lp_rounds: int = 3
     lp_iterations: int = 2_000_000
     round_thresholds: tuple[float, ...] = (0.1, 0.2)
     lagrangian_steps: int = 60
@@ -479,19 +479,7 @@ class _Phased:
         fitted = 0
         for _ in range(L.fit_rounds):
             op = lp_fit(inst, self.best.open_period, self.assigner)
-            better = not np.array_equal(op, self.best.open_period) and self.offer(self.exact(op))
-            # projects for the demand a smaller plan leaves unserved, then fit again
-            more, _ = construct(
-                inst,
-                limits=L.heuristic,
-                start=self.best.open_period,
-                items=self.items,
-                interchange=False,
-            )
-            if not np.array_equal(more.open_period, self.best.open_period):
-                op2 = lp_fit(inst, more.open_period, self.assigner)
-                better |= self.offer(self.exact(op2))
-            if not better:
+            if np.array_equal(op, self.best.open_period) or not self.offer(self.exact(op)):
                 break
             fitted += 1
         self.note("fit", t, rounds=fitted)

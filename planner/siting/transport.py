@@ -152,15 +152,18 @@ def greedy_assign(
     alive = np.ones(len(e), bool)
     single = inst.single_source
     for _ in range(GREEDY_ROUNDS):
+        # keep the live items only (room and demand never come back): the arrays shrink
+        e, p = e[alive], p[alive]
         ie = r[e]
         fe = f[e]
-        a = alive & (left[ie, p] > 1e-12) & (room[fe, p] > 1e-12)
+        a = (left[ie, p] > 1e-12) & (room[fe, p] > 1e-12)
         if single:
             a &= room[fe, p] >= left[ie, p] - 1e-9
-        alive &= a | (left[ie, p] <= 1e-12)  # drop items that can no longer be used
-        idx = np.flatnonzero(a)
-        if not len(idx):
+        e, p = e[a], p[a]
+        if not len(e):
             break
+        alive = np.ones(len(e), bool)
+        idx = np.arange(len(e))
         cp = r[e[idx]] * P + p[idx]
         first = np.r_[True, cp[1:] != cp[:-1]]
         prop = idx[first]  # each client-period's cheapest live item
@@ -228,7 +231,6 @@ def _repair(inst, flow, left, room, allowed, cap) -> None:
 
     r, f, _ = inst.pairs()
     n, F = inst.n, inst.F
-    S = REPAIR_SCALE
     src, snk = 0, n + F + 1
     for p in range(inst.P):
         need = left[:, p] > 1e-9
@@ -238,19 +240,21 @@ def _repair(inst, flow, left, room, allowed, cap) -> None:
         if allowed is not None:
             ok &= allowed[:, p]
         e = np.flatnonzero(ok)
-        fwd = np.floor((inst.demand[r[e], p] - flow[e, p]) * S)
-        back = np.floor(flow[e, p] * S)
         cl = np.flatnonzero(need)
         fr = np.flatnonzero(room[:, p] > 1e-9)
         u = np.concatenate([np.full(len(cl), src), 1 + r[e], 1 + n + f[e], 1 + n + fr])
         v = np.concatenate([1 + cl, 1 + n + f[e], 1 + r[e], np.full(len(fr), snk)])
+        # room beyond the period's whole demand cannot be used; the scale keeps every
+        # capacity within int32
+        total = float(inst.demand[:, p].sum())
+        S = min(REPAIR_SCALE, 2.0e9 / max(total, 1.0))
+        fwd = np.floor((inst.demand[r[e], p] - flow[e, p]) * S)
+        back = np.floor(flow[e, p] * S)
         w = np.concatenate(
-            [np.floor(left[cl, p] * S), fwd, back, np.floor(np.minimum(room[fr, p], 1e9) * S)]
+            [np.floor(left[cl, p] * S), fwd, back, np.floor(np.minimum(room[fr, p], total) * S)]
         )
         keep = w > 0
-        g = sp.csr_array((w[keep].astype(np.int64), (u[keep], v[keep])), shape=(snk + 1, snk + 1))
-        g.sum_duplicates()
-        g = sp.csr_array((g.data.astype(np.int32), g.indices, g.indptr), shape=g.shape)
+        g = sp.csr_array((w[keep].astype(np.int32), (u[keep], v[keep])), shape=(snk + 1, snk + 1))
         res = maximum_flow(g, src, snk)
         if res.flow_value <= 0:
             continue
