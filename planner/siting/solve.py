@@ -86,7 +86,8 @@ class SolveLimits:
     lp_rounds : int
         Pricing rounds of the LP relaxation.
     lp_iterations : int
-        Simplex iterations per LP (HiGHS ``simplex_iteration_limit``).
+        Simplex iterations per LP (HiGHS ``simplex_iteration_limit``); an LP that needs
+        more hands the bound to the Lagrangian relaxation.
     round_thresholds : tuple of float
         Opening weights at which a group's project is rounded open from the LP.
     lagrangian_steps : int
@@ -114,9 +115,9 @@ class SolveLimits:
     lp_max_columns: int = 1_500_000
     lp_nearest: int = 10
     lp_rounds: int = 3
-    lp_iterations: int = 2_000_000
+    lp_iterations: int = 50_000
     round_thresholds: tuple[float, ...] = (0.1, 0.2)
-    lagrangian_steps: int = 60
+    lagrangian_steps: int = 150
     mip_nodes: int = 2_000
     mip_max_columns: int = 60_000
     polish_sweeps: int = 0
@@ -486,6 +487,7 @@ class _Phased:
         # 2. bound: the LP relaxation by column generation, and plans rounded from it;
         #    the Lagrangian relaxation when the LP is too large
         n_cols = len(self.items.e)
+        lp_done = False
         if not self.done() and n_cols <= L.lp_max_columns and not self.clock.expired():
             t = time.perf_counter()
             rel = lp_relaxation(
@@ -497,10 +499,19 @@ class _Phased:
                 should_stop=self.clock.expired,
             )
             self.bound = max(self.bound, rel.bound)
-            self.note("bound", t, rounds=rel.rounds, columns=rel.columns, exact=rel.exact)
+            lp_done = not rel.limited
+            self.note(
+                "bound",
+                t,
+                rounds=rel.rounds,
+                columns=rel.columns,
+                exact=rel.exact,
+                iterations=rel.iterations,
+                **({"limited": True} if rel.limited else {}),
+            )
             t = time.perf_counter()
             tried = 0
-            for theta in L.round_thresholds:
+            for theta in L.round_thresholds if lp_done else ():
                 if self.done() or self.clock.expired():
                     break
                 op = self._feasible(round_groups(inst, rel.y, theta), rel.y.sum(axis=1))
@@ -512,7 +523,7 @@ class _Phased:
                 self.offer(self.exact(op))
                 tried += 1
             self.note("round", t, thresholds=tried)
-        elif not self.done() and L.lagrangian_steps > 0 and not self.clock.expired():
+        if not lp_done and not self.done() and L.lagrangian_steps > 0 and not self.clock.expired():
             t = time.perf_counter()
             lam0 = marginal_costs(inst, self.best.flow, self.best.unserved)
             lb = lagrangian_bound(
