@@ -112,7 +112,7 @@ class SolveLimits:
 
     heuristic: HeuristicLimits = field(default_factory=HeuristicLimits)
     fit_rounds: int = 1
-    lp_max_columns: int = 1_500_000
+    lp_max_columns: int = 400_000
     lp_nearest: int = 10
     lp_rounds: int = 3
     lp_iterations: int = 50_000
