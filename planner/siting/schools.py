@@ -442,7 +442,7 @@ def _tables(inputs, needs, problem, result, checks, crs) -> dict[str, pd.DataFra
                 "proven_optimal": result.proven_optimal,
                 "stopped_by_clock": bool(result.stopped_by_clock),
                 "objective": round(result.objective, 3),
-                "best_bound": round(result.bound, 3),
+                "best_bound": round(result.bound, 3) if np.isfinite(result.bound) else np.nan,
                 "gap": result.gap,
                 "solve_seconds": round(result.solve_seconds, 2),
                 "build_seconds": round(result.build_seconds, 2),
