@@ -33,6 +33,7 @@ __all__ = [
     "ValidationFailed",
     "NotFittedError",
     "SolverError",
+    "InfeasibleError",
     "StepFailed",
     "Problem",
     "PROBLEM_CODES",
@@ -134,6 +135,10 @@ class NotFittedError(PlannerError, ValueError):
 
 class SolverError(PlannerError):
     """The optimisation solver failed or the model is infeasible; the message says why."""
+
+
+class InfeasibleError(SolverError):
+    """A must-serve siting rule no plan can meet; the message names the clients and rule."""
 
 
 #: exit code of a run that wrote its outputs but one step failed (flagged in the manifest)

@@ -9,8 +9,11 @@
   interchange);
 - :mod:`planner.siting.lagrange` — the Lagrangian bound (knapsacks per facility);
 - :mod:`planner.siting.transport` — plans, exact and greedy assignment, plan costs;
+- :mod:`planner.siting.relax` — the LP relaxation by column generation, and rounding;
 - :mod:`planner.siting.solve` — :func:`solve`, the one entry: heuristic → bound → exact
   → polish under work limits (:class:`SolveLimits`);
+- :mod:`planner.siting.polish` — polishing windows (large-neighbourhood search);
+- :mod:`planner.siting.extract` — :class:`SitingSolution`, status and proven gap;
 - :mod:`planner.siting.radius`, :mod:`planner.siting.reduce`,
   :mod:`planner.siting.interchange`, :mod:`planner.siting.columns` — the p-median
   strategy of :func:`solve` (uncapacitated one-period instances);
@@ -19,17 +22,11 @@
 - :mod:`planner.siting.synthetic` — city-scale synthetic instances for benchmarks.
 """
 
+from planner.errors import InfeasibleError
+from planner.siting.extract import SitingSolution
 from planner.siting.heuristic import HeuristicLimits
 from planner.siting.instance import SitingInstance
-from planner.siting.solve import (
-    STRATEGIES,
-    InfeasibleError,
-    Progress,
-    SitingSolution,
-    SolveLimits,
-    solve,
-    strategy_for,
-)
+from planner.siting.solve import STRATEGIES, Progress, SolveLimits, solve, strategy_for
 
 __all__ = [
     "STRATEGIES",

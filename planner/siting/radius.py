@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from planner.errors import SolverError
+from planner.errors import InfeasibleError, SolverError
 from planner.siting.columns import ColumnInstance
 from planner.siting.instance import SitingInstance
 from planner.siting.interchange import greedy_interchange
@@ -474,7 +474,8 @@ def solve_pmedian(inst: SitingInstance, *, limits, clock, progress=None):
     """The p-median strategy (see the module docstring) → a :class:`SitingSolution`."""
     import time
 
-    from planner.siting.solve import Progress, SitingSolution, relative_gap
+    from planner.siting.extract import STEP_COLUMNS, SitingSolution, finish, relative_gap
+    from planner.siting.solve import Progress
     from planner.siting.transport import score
 
     t_all = time.perf_counter()
@@ -501,7 +502,7 @@ def solve_pmedian(inst: SitingInstance, *, limits, clock, progress=None):
             "Optimal",
             False,
             "pmedian",
-            pd.DataFrame(columns=["step", "seconds", "plan", "bound", "work"]),
+            pd.DataFrame(columns=STEP_COLUMNS),
             plan.cost,
             time.perf_counter() - t_all,
         )
@@ -614,8 +615,6 @@ def solve_pmedian(inst: SitingInstance, *, limits, clock, progress=None):
                 highspy.HighsModelStatus.kInfeasible,
                 highspy.HighsModelStatus.kUnboundedOrInfeasible,
             ):
-                from planner.siting.solve import InfeasibleError
-
                 raise InfeasibleError(
                     "the siting model is infeasible: no set of projects serves every client "
                     "under the rules (p, budget, size options); allow unserved demand to see "
@@ -641,34 +640,16 @@ def solve_pmedian(inst: SitingInstance, *, limits, clock, progress=None):
             "limits; raise the limits or allow unserved demand"
         )
     open_period = np.where(best_open[: inst.O], 0, -1).astype(np.int64)
-    plan = score(inst, open_period)
-    gap = relative_gap(plan.cost, bound)
-    if gap <= 1e-6:
-        status = "Optimal"
-    elif gap <= limits.gap:
-        status = "Gap reached"
-    elif clock.cut:
-        status = "Stopped by the clock"
-    else:
-        status = "Work limit reached"
-    if inst.must_serve and plan.unserved.sum() > 1e-6:
-        from planner.siting.solve import _raise_unserved
-
-        _raise_unserved(inst, plan, proven=gap <= 1e-6)
-    return SitingSolution(
+    return finish(
         inst,
-        open_period,
-        plan.flow,
-        plan.unserved,
-        plan.cost,
-        min(bound, plan.cost),
-        min(gap, 1.0),
-        status,
-        clock.cut,
-        "pmedian",
-        pd.DataFrame(log, columns=["step", "seconds", "plan", "bound", "work"]),
-        heur_cost,
-        time.perf_counter() - t_all,
+        score(inst, open_period),
+        bound,
+        gap_target=limits.gap,
+        stopped_by_clock=clock.cut,
+        strategy="pmedian",
+        steps=log,
+        heuristic_objective=heur_cost,
+        seconds=time.perf_counter() - t_all,
     )
 
 

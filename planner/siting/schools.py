@@ -28,7 +28,8 @@ from planner.siting.problem import (
     snap_distances,
     to_instance,
 )
-from planner.siting.solve import SitingSolution, SolveLimits, solve
+from planner.siting.extract import SitingSolution
+from planner.siting.solve import SolveLimits, solve
 
 if TYPE_CHECKING:  # networkx is only needed when a road network is given
     import networkx as nx

@@ -40,14 +40,21 @@ from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
-from planner.errors import SolverError
-from planner.siting.build import Milp, build_milp
+from planner.errors import InfeasibleError, SolverError
+from planner.siting.build import build_milp
+from planner.siting.extract import (
+    SitingSolution,
+    finish,
+    open_from,
+    relative_gap,
+    set_start,
+)
 from planner.siting.heuristic import HeuristicLimits, construct, lp_fit, marginal_costs
 from planner.siting.instance import SitingInstance
 from planner.siting.lagrange import Items, lagrangian_bound
+from planner.siting.polish import grow, window_instance
 from planner.siting.relax import lp_relaxation, round_groups
 from planner.siting.transport import Assigner, Plan, plan_cost
 
@@ -62,10 +69,6 @@ __all__ = [
 ]
 
 STRATEGIES = ("auto", "phased", "pmedian")
-
-
-class InfeasibleError(SolverError):
-    """A must-serve rule that no plan can meet (names the clients, facilities and rule)."""
 
 
 @dataclass(frozen=True)
@@ -151,145 +154,6 @@ class Progress:
         return (
             f"siting {self.step:<10} plan {self.plan:.6g}  bound {b}  gap {g}  "
             f"{self.seconds:5.1f} s{tail}"
-        )
-
-
-def relative_gap(objective: float, bound: float) -> float:
-    """Proven relative gap ``(objective − bound) / |objective|`` (0 when equal)."""
-    if not np.isfinite(bound):
-        return np.inf
-    if objective == bound:
-        return 0.0
-    return float(max(objective - bound, 0.0) / max(abs(objective), 1e-12))
-
-
-@dataclass
-class SitingSolution:
-    """A plan, its proof and the work done.
-
-    Attributes
-    ----------
-    instance : SitingInstance
-    open_period : int ndarray (O,)
-        Opening period of every option (−1: not built).
-    flow : ndarray (E, P)
-        Demand served along every pair and period.
-    unserved : ndarray (n, P)
-        Demand left without a seat.
-    objective : float
-        Cost of the plan (:func:`~planner.siting.transport.plan_cost`).
-    bound : float
-        Best proven lower bound.
-    gap : float
-        ``(objective − bound) / objective``.
-    status : str
-        ``Optimal``, ``Gap reached``, ``Work limit reached`` or ``Stopped by the clock``.
-    stopped_by_clock : bool
-        The safety cap cut a step: another machine may give another plan.
-    strategy : str
-        ``phased`` or ``pmedian``.
-    steps : DataFrame
-        One row per step: ``step, seconds, plan, bound, work``.
-    heuristic_objective : float
-        Cost of the construction heuristic's plan.
-    seconds : float
-        Wall time of the whole solve.
-    """
-
-    instance: SitingInstance
-    open_period: np.ndarray
-    flow: np.ndarray
-    unserved: np.ndarray
-    objective: float
-    bound: float
-    gap: float
-    status: str
-    stopped_by_clock: bool
-    strategy: str
-    steps: pd.DataFrame
-    heuristic_objective: float = np.nan
-    seconds: float = 0.0
-
-    @property
-    def proven_optimal(self) -> bool:
-        """True when the gap is closed (within 1e-6)."""
-        return self.status == "Optimal"
-
-    @property
-    def projects(self) -> pd.DataFrame:
-        """Open options: ``option, group, period, year, cost``."""
-        inst = self.instance
-        o = np.flatnonzero(self.open_period >= 0)
-        q = self.open_period[o]
-        return pd.DataFrame(
-            {
-                "option": o,
-                "group": inst.option_group[o],
-                "period": q,
-                "year": inst.periods[q],
-                "cost": inst.option_cost[o],
-            }
-        )
-
-    # ---------------------------------------------------------- one-period column view
-    @property
-    def open(self) -> np.ndarray:
-        """Open columns (existing ones included) of an instance built from columns."""
-        inst = self.instance
-        cols = (
-            list(inst.facility_column[inst.facility_column >= 0])
-            if inst.facility_column is not None
-            else []
-        )
-        on = self.open_period >= 0
-        if inst.option_column is not None:
-            cols += list(inst.option_column[on])
-        else:
-            cols += list(np.flatnonzero(on))
-        return np.sort(np.asarray(cols, np.int64))
-
-    @property
-    def assignment(self) -> pd.DataFrame:
-        """Column view, period 0: ``client, facility (column), share, demand, cost``."""
-        inst = self.instance
-        r, f, c = inst.pairs()
-        x = self.flow[:, 0]
-        e = np.flatnonzero(x > 1e-9)
-        col = np.full(inst.F, -1, np.int64)
-        if inst.facility_column is not None:
-            col = inst.facility_column.copy()
-        if inst.option_column is not None:
-            a = inst.option_adds.tocoo()
-            on = self.open_period[a.col] >= 0
-            col[a.row[on]] = inst.option_column[a.col[on]]
-        d = inst.demand[r[e], 0]
-        share = np.where(d > 0, x[e] / np.where(d > 0, d, 1.0), 0.0)
-        w = inst.column_weight if inst.column_weight is not None else d
-        wi = w[r[e]] if inst.column_weight is not None else d
-        unit_w = np.where(d > 0, wi / np.where(d > 0, d, 1.0), 0.0)
-        raw = np.where(unit_w > 0, c[e] / np.where(unit_w > 0, unit_w, 1.0), c[e])
-        return pd.DataFrame(
-            {
-                "client": r[e],
-                "facility": col[f[e]],
-                "share": share,
-                "demand": x[e],
-                "cost": c[e] * x[e],
-                "unit_cost": raw,
-            }
-        )
-
-    @property
-    def unserved_share(self) -> np.ndarray:
-        """(n,) unserved fraction of every client in period 0."""
-        d = self.instance.demand[:, 0]
-        return np.where(d > 0, self.unserved[:, 0] / np.where(d > 0, d, 1.0), 0.0)
-
-    def summary(self) -> str:
-        """One line: objective, bound, gap, status, time."""
-        return (
-            f"{self.strategy}: objective {self.objective:.10g}, bound {self.bound:.10g}, gap "
-            f"{self.gap:.2e}, {self.status}, {self.seconds:.2f} s"
         )
 
 
@@ -571,7 +435,7 @@ class _Phased:
         """
         m = build_milp(inst)
         h = m.highs
-        _set_start(m, start)
+        set_start(m, start)
         h.setOptionValue("mip_max_nodes", int(nodes))
         h.setOptionValue("mip_rel_gap", float(self.limits.gap))
         h.setOptionValue("threads", 1)
@@ -603,7 +467,7 @@ class _Phased:
             self.clock.cut = True
         bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else -np.inf
         if info.primal_solution_status == 2 and inst is self.inst:
-            op = _open_from(m, np.asarray(h.getSolution().col_value))
+            op = open_from(m, np.asarray(h.getSolution().col_value))
             self.offer(self.exact(op))
         return int(info.mip_node_count), bound
 
@@ -638,7 +502,7 @@ class _Phased:
                     continue
                 if self.clock.expired():
                     return windows, better
-                W = _grow(A, int(g), cols_per_group, L.window_columns)
+                W = grow(A, int(g), cols_per_group, L.window_columns)
                 covered[W] = True
                 windows += 1
                 if self._window(W, fac_group):
@@ -651,7 +515,7 @@ class _Phased:
 
     def _window(self, W: np.ndarray, fac_group: np.ndarray) -> bool:
         inst, best = self.inst, self.best
-        sub, maps = _window_instance(inst, best, W, fac_group)
+        sub, maps = window_instance(inst, best, W, fac_group)
         if sub is None:
             return False
         K, _, Ow, Ew = maps
@@ -663,7 +527,7 @@ class _Phased:
         )
         cur.cost = plan_cost(sub, cur.open_period, cur.flow, cur.unserved)
         m = build_milp(sub)
-        _set_start(m, cur)
+        set_start(m, cur)
         h = m.highs
         h.setOptionValue("mip_max_nodes", int(self.limits.window_nodes))
         h.setOptionValue("mip_rel_gap", 1e-4)
@@ -681,69 +545,25 @@ class _Phased:
         ):
             return False
         op = best.open_period.copy()
-        op[Ow] = _open_from(m, np.asarray(h.getSolution().col_value))
+        op[Ow] = open_from(m, np.asarray(h.getSolution().col_value))
         return self.offer(self.exact(op))
 
     # ------------------------------------------------------------------ result
     def solution(self) -> SitingSolution:
-        inst, best = self.inst, self.best
-        gap = relative_gap(best.cost, self.bound)
-        if gap <= 1e-6:
-            status = "Optimal"
-        elif gap <= self.limits.gap:
-            status = "Gap reached"
-        elif self.clock.cut:
-            status = "Stopped by the clock"
-        else:
-            status = "Work limit reached"
-        if inst.must_serve and best.unserved.sum() > 1e-6:
-            _raise_unserved(inst, best, proven=gap <= 1e-6)
-        return SitingSolution(
-            inst,
-            best.open_period,
-            best.flow,
-            best.unserved,
-            best.cost,
-            min(self.bound, best.cost),
-            min(gap, 1.0) if np.isfinite(gap) else 1.0,
-            status,
-            self.clock.cut,
-            "phased",
-            pd.DataFrame(self.log, columns=["step", "seconds", "plan", "bound", "work"]),
-            self.heur_cost,
-            self.clock.elapsed(),
+        return finish(
+            self.inst,
+            self.best,
+            self.bound,
+            gap_target=self.limits.gap,
+            stopped_by_clock=self.clock.cut,
+            strategy="phased",
+            steps=self.log,
+            heuristic_objective=self.heur_cost,
+            seconds=self.clock.elapsed(),
         )
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _set_start(m: Milp, plan: Plan) -> None:
-    """Hand a plan to HiGHS as its first incumbent."""
-    inst = m.inst
-    x = np.zeros(m.n_cols)
-    P = inst.P
-    fl = plan.flow[m.flow_pair, m.flow_period]
-    x[m.cols["flow"]] = fl / m.flow_scale if inst.single_source else fl
-    x[m.cols["unserved"]] = plan.unserved[m.unserved_client, m.unserved_period]
-    op = plan.open_period
-    y = (op[:, None] >= 0) & (np.arange(P)[None, :] >= op[:, None])
-    x[m.cols["open"]] = y.ravel().astype(float)
-    if "cover_short" in m.cols:
-        from planner.siting.transport import cover_met
-
-        x[m.cols["cover_short"]] = (~cover_met(inst, op)).astype(float)
-    sol = highspy.HighsSolution()
-    sol.col_value = x.tolist()
-    sol.value_valid = True
-    m.highs.setSolution(sol)
-
-
-def _open_from(m: Milp, x: np.ndarray) -> np.ndarray:
-    """Opening periods from a MILP solution's ``open`` columns."""
-    inst = m.inst
-    y = x[m.cols["open"]].reshape(inst.O, inst.P) > 0.5
-    return np.where(y.any(axis=1), np.argmax(y, axis=1), -1).astype(np.int64)
 
 
 def _one_per_group(inst: SitingInstance, start: np.ndarray, freq: np.ndarray) -> np.ndarray:
@@ -762,121 +582,3 @@ def _within_budget(inst: SitingInstance, start: np.ndarray, freq: np.ndarray) ->
     out = np.full(inst.O, -1, np.int64)
     out[keep] = start[keep]
     return out
-
-
-def _grow(A: sp.csr_matrix, seed: int, size: np.ndarray, budget: float) -> np.ndarray:
-    """Groups around ``seed`` (most shared clients first) up to ``budget`` flow columns."""
-    W = [seed]
-    inW = np.zeros(A.shape[0], bool)
-    inW[seed] = True
-    total = float(size[seed])
-    frontier = [seed]
-    while frontier and total < budget:
-        ix = np.concatenate([np.arange(A.indptr[g], A.indptr[g + 1]) for g in frontier])
-        nb, w = A.indices[ix], A.data[ix]
-        sel = ~inW[nb]
-        nb, w = nb[sel], w[sel]
-        if not len(nb):
-            break
-        tot = np.bincount(nb, weights=w, minlength=A.shape[0])
-        nb = np.unique(nb)
-        nb = nb[np.lexsort((nb, -tot[nb]))]
-        room = np.searchsorted(np.cumsum(size[nb]), budget - total, side="right")
-        nb = nb[: max(1, int(room))]
-        inW[nb] = True
-        total += float(size[nb].sum())
-        W.extend(nb.tolist())
-        frontier = nb.tolist()
-    return np.asarray(W, np.int64)
-
-
-def _window_instance(inst: SitingInstance, best: Plan, W: np.ndarray, fac_group: np.ndarray):
-    """The sub-instance of window ``W`` (groups) with everything outside fixed.
-
-    Clients reaching the window's facilities keep the demand served outside; the rest of
-    their demand is re-planned on the window's facilities and options. Budget and ``p``
-    shrink by what the projects outside the window use; cover rules met outside drop.
-    """
-    r, f, c = inst.pairs()
-    inG = np.zeros(inst.G, bool)
-    inG[W] = True
-    Fw = np.flatnonzero((fac_group >= 0) & inG[np.maximum(fac_group, 0)])
-    inF = np.zeros(inst.F, bool)
-    inF[Fw] = True
-    Ow = np.flatnonzero(inG[inst.option_group])
-    K = np.unique(r[inF[f]])
-    if not len(K) or not len(Ow):
-        return None, None
-    inK = np.zeros(inst.n, bool)
-    inK[K] = True
-    outside = ~inF[f] & inK[r]
-    served_out = np.zeros((inst.n, inst.P))
-    np.add.at(served_out, r[outside], best.flow[outside])
-    dem = np.maximum(inst.demand[K] - served_out[K], 0.0)
-    Ew = np.flatnonzero(inF[f] & inK[r])  # pairs of the window (row-major, as in the sub)
-    kpos = np.full(inst.n, -1, np.int64)
-    kpos[K] = np.arange(len(K))
-    fpos = np.full(inst.F, -1, np.int64)
-    fpos[Fw] = np.arange(len(Fw))
-    cost = sp.csr_matrix((c[Ew], (kpos[r[Ew]], fpos[f[Ew]])), shape=(len(K), len(Fw)))
-    dist = sp.csr_matrix(
-        (inst.distance.data[Ew], (kpos[r[Ew]], fpos[f[Ew]])), shape=(len(K), len(Fw))
-    )
-    outside_on = (best.open_period >= 0) & ~inG[inst.option_group]
-    budget = None
-    if inst.budget is not None:
-        budget = inst.budget - float(inst.option_cost[outside_on].sum())
-    p = None if inst.p is None else inst.p - int(outside_on.sum())
-    cover = inst.cover
-    cover_pen = inst.cover_penalty
-    if cover.shape[0]:
-        met_out = np.asarray(cover @ outside_on.astype(float)).ravel() > 0
-        keep = np.flatnonzero(~met_out)
-        cover = cover[keep][:, Ow]
-        if cover_pen is not None:
-            cover_pen = cover_pen[keep]
-        elif len(keep):
-            from planner.siting.build import _cover_default
-
-            cover_pen = np.full(len(keep), _cover_default(inst))
-    else:
-        cover = None
-    sub = SitingInstance(
-        cost,
-        dem,
-        capacity=inst.capacity[Fw],
-        option_group=inst.option_group[Ow],
-        option_adds=inst.option_adds[Fw][:, Ow],
-        option_cost=inst.option_cost[Ow],
-        option_objective=inst.option_objective[Ow],
-        option_earliest=inst.option_earliest[Ow],
-        p=p,
-        budget=budget,
-        single_source=inst.single_source,
-        unserved_penalty=inst.penalty[K],
-        distance=dist,
-        public=inst.public[Fw],
-        cover=cover,
-        cover_penalty=cover_pen,
-        periods=inst.periods,
-    )
-    # the sub's pairs come in row-major order of (client position, facility position),
-    # which is the order of Ew (clients ascending, facilities ascending within a client)
-    return sub, (K, Fw, Ow, Ew)
-
-
-def _raise_unserved(inst: SitingInstance, plan: Plan, proven: bool) -> None:
-    who = np.flatnonzero(plan.unserved.sum(axis=1) > 1e-6)
-    names = inst.client_names
-    lab = ", ".join(str(names[i]) if names is not None else str(int(i)) for i in who[:8])
-    more = f" … ({len(who)} in all)" if len(who) > 8 else ""
-    if proven:
-        raise InfeasibleError(
-            f"the siting model is infeasible: no plan serves client(s) {lab}{more} under the "
-            "rules (capacities, p, budget, size options, single sourcing); allow unserved "
-            "demand to see a plan that reports them"
-        )
-    raise InfeasibleError(
-        f"no plan serving every client was found within the work limits (client(s) {lab}"
-        f"{more} left unserved); raise the limits or allow unserved demand"
-    )
