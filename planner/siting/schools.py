@@ -21,6 +21,7 @@ from planner.demand import development_arrivals
 from planner.inputs import Inputs
 from planner.io.roads import SNAP_TOLERANCE_M
 from planner.norms import Norms
+from planner.siting.extract import SitingSolution
 from planner.siting.problem import (
     SitingProblem,
     build_problem,
@@ -28,7 +29,6 @@ from planner.siting.problem import (
     snap_distances,
     to_instance,
 )
-from planner.siting.extract import SitingSolution
 from planner.siting.solve import SolveLimits, solve
 
 if TYPE_CHECKING:  # networkx is only needed when a road network is given
