@@ -222,9 +222,9 @@ def capacity_block(inst, fe, fp, scale, c_open, reach_dem) -> Block:
 def link_block(inst, fe, fp, c_open) -> Block:
     """``link[e, p]``: flow ≤ demand · Σ_{o ∋ f} open[o, p] where f has no base seats in p.
 
-    Not written for single sourcing (the binary flow times the demand is bounded by the
-    capacity row already) nor where the capacity row implies it (a client at least as
-    large as every option's seats).
+    Under single sourcing the flow column is the binary "wholly to f", so the row is
+    ``x ≤ Σ_{o ∋ f} open[o, p]``. Not written where the capacity row implies it (a client
+    at least as large as every option's seats).
     """
     r, f, _ = inst.pairs()
     P = inst.P
@@ -246,7 +246,9 @@ def link_block(inst, fe, fp, c_open) -> Block:
     return Block(
         np.concatenate([np.arange(len(k)), owner[ok]]),
         np.concatenate([k, c_open + o[ok] * P + fp[k][owner][ok]]),
-        np.concatenate([np.ones(len(k)), -d[k][owner][ok]]),
+        np.concatenate(
+            [np.ones(len(k)), -(np.ones(len(k)) if inst.single_source else d[k])[owner][ok]]
+        ),
         np.full(len(k), -np.inf),
         np.zeros(len(k)),
     )
@@ -450,14 +452,13 @@ def build_milp(inst: SitingInstance, *, strong: bool | None = None) -> Milp:
         "demand": demand_block(inst, fe, fp, scale, ucl, upe, c_un),
         "capacity": capacity_block(inst, fe, fp, scale, c_open, reach_dem),
     }
-    if not single:
-        link = None
-        if strong is not False:
-            link = link_block(inst, fe, fp, c_open)
-            if strong is None and link.size > STRONG_MAX_ROWS:
-                link = None
-        if link is not None:
-            blocks["link"] = link
+    link = None
+    if strong is not False:
+        link = link_block(inst, fe, fp, c_open)
+        if strong is None and link.size > STRONG_MAX_ROWS:
+            link = None
+    if link is not None:
+        blocks["link"] = link
     blocks["monotone"] = monotone_block(inst, c_open)
     blocks["one_option"] = one_option_block(inst, c_open)
     blocks["budget"] = budget_block(inst, c_open)

@@ -231,6 +231,7 @@ def construct(
     start: np.ndarray | None = None,
     items: Items | None = None,
     interchange: bool = True,
+    should_stop=None,
 ) -> tuple[Plan, dict]:
     """A feasible plan by greedy add, fit, drop and interchange (see the module doc).
 
@@ -246,6 +247,8 @@ def construct(
         The instance's knapsack items (built when not given).
     interchange : bool
         Run the drop / interchange phase.
+    should_stop : callable, optional
+        The wall-clock safety cap, checked between rounds and moves.
 
     Returns
     -------
@@ -259,7 +262,8 @@ def construct(
     op = np.full(inst.O, -1, np.int64) if start is None else np.asarray(start, np.int64).copy()
     st = _State(inst, op)
     rounds = 0
-    while rounds < limits.add_rounds:
+    stop = should_stop or (lambda: False)
+    while rounds < limits.add_rounds and not stop():
         rounds += 1
         if not _add_round(st, items, limits):
             break
@@ -273,7 +277,7 @@ def construct(
     # drop / interchange: projects serving the fewest pupils first
     tried = improved = 0
     _, f, _ = inst.pairs()
-    while interchange and tried < limits.interchange_moves:
+    while interchange and tried < limits.interchange_moves and not stop():
         projects = np.flatnonzero(st.open_period >= 0)
         if not len(projects):
             break
@@ -311,7 +315,9 @@ def construct(
     }
 
 
-def lp_fit(inst: SitingInstance, open_period: np.ndarray, assigner) -> np.ndarray:
+def lp_fit(
+    inst: SitingInstance, open_period: np.ndarray, assigner, time_limit: float | None = None
+) -> np.ndarray:
     """Size and time every project by what the exact assignment needs of it (one LP).
 
     The plan's projects stay open, but every seat a project adds costs a little when used
@@ -320,6 +326,8 @@ def lp_fit(inst: SitingInstance, open_period: np.ndarray, assigner) -> np.ndarra
     project's seats only where nothing cheaper can seat the pupils. Each project then
     takes the cheapest option of its group that holds the seats used, opening in the
     first period it is used; a project whose seats are never used is dropped.
+
+    ``time_limit`` (seconds) bounds each period's LP (the safety cap).
 
     Returns
     -------
@@ -334,7 +342,7 @@ def lp_fit(inst: SitingInstance, open_period: np.ndarray, assigner) -> np.ndarra
     np.minimum.at(per_seat, a.row[fin], inst.option_objective[a.col[fin], P - 1] / a.data[fin] / P)
     kappa = np.where(np.isfinite(per_seat), per_seat, 0.0)
     cap = inst.capacity_with(open_period)
-    assigner.assign(cap, closest_allowed(inst, cap), extra_cost=kappa)
+    assigner.assign(cap, closest_allowed(inst, cap), extra_cost=kappa, time_limit=time_limit)
     need = assigner.extra
     out = open_period.copy()
     fac_of = [adds.indices[adds.indptr[o] : adds.indptr[o + 1]] for o in range(inst.O)]

@@ -50,6 +50,7 @@ class LpRelaxation:
     exact: bool  # no pair priced out: the last LP is the full LP
     iterations: int  # simplex iterations in all
     limited: bool  # an LP stopped on its iteration limit (no bound from it)
+    timed_out: bool = False  # ... on the safety cap
 
 
 def restrict_pairs(inst: SitingInstance, keep: np.ndarray) -> SitingInstance:
@@ -100,7 +101,9 @@ def lp_relaxation(
     max_rounds: int = 3,
     add_per_client: int = 6,
     iteration_limit: int = 2_000_000,
+    all_pairs_below: int = 150_000,
     should_stop=None,
+    time_left=None,
 ) -> LpRelaxation:
     """Solve the strong LP relaxation by pricing pairs in (see the module docstring).
 
@@ -118,8 +121,13 @@ def lp_relaxation(
         Pairs per client added in a round (most negative reduced cost first).
     iteration_limit : int
         Simplex iterations per LP (work limit).
+    all_pairs_below : int
+        Instances with fewer flow columns than this start from every pair (one LP, no
+        pricing rounds).
     should_stop : callable, optional
-        The wall-clock safety cap.
+        The wall-clock safety cap (checked between rounds).
+    time_left : callable, optional
+        Seconds left of the safety cap, passed to HiGHS as its time limit.
 
     Returns
     -------
@@ -127,16 +135,19 @@ def lp_relaxation(
     """
     r, f, c = inst.pairs()
     P = inst.P
-    keep = _nearest(inst, nearest) | (plan_flow.sum(axis=1) > 0)
     can = reachable_capacity(inst)
     valid = (inst.demand[r] > 0) & can[f]  # (E, P) pairs × periods that exist in the model
+    if int(valid.sum()) < all_pairs_below:
+        keep = np.ones(len(r), bool)
+    else:
+        keep = _nearest(inst, nearest) | (plan_flow.sum(axis=1) > 0)
     scale_e = inst.demand[r] if inst.single_source else np.ones((len(r), P))
     upper = np.ones((len(r), P)) if inst.single_source else inst.demand[r]
     best = -np.inf
     y = np.zeros((inst.O, P))
     iters = 0
     rounds = 0
-    exact = limited = False
+    exact = limited = timed_out = False
     value = np.nan
     n_cols = 0
     while rounds < max_rounds:
@@ -150,12 +161,16 @@ def lp_relaxation(
         h.setOptionValue("threads", 1)
         h.setOptionValue("random_seed", 0)
         h.setOptionValue("simplex_iteration_limit", int(iteration_limit))
+        if time_left is not None:
+            left = time_left()
+            h.setOptionValue("time_limit", float(max(left, 0.01)) if np.isfinite(left) else np.inf)
         h.passModel(lp)
         h.run()
         iters += int(h.getInfo().simplex_iteration_count)
         n_cols = len(m.flow_pair)
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             limited = True
+            timed_out = h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
             break
         value = float(h.getInfo().objective_function_value)
         sol = h.getSolution()
@@ -191,7 +206,7 @@ def lp_relaxation(
         cs = cand[o]
         first = np.searchsorted(r[cs], r[cs])
         keep[cs[np.arange(len(cs)) - first < add_per_client]] = True
-    return LpRelaxation(best, value, y, rounds, n_cols, exact, iters, limited)
+    return LpRelaxation(best, value, y, rounds, n_cols, exact, iters, limited, timed_out)
 
 
 def round_groups(inst: SitingInstance, y: np.ndarray, theta: float) -> np.ndarray:

@@ -122,7 +122,7 @@ class SolveLimits:
     round_thresholds: tuple[float, ...] = (0.1, 0.2)
     lagrangian_steps: int = 150
     mip_nodes: int = 2_000
-    mip_max_columns: int = 60_000
+    mip_max_columns: int = 120_000
     polish_sweeps: int = 0
     window_columns: int = 6_000
     window_nodes: int = 50
@@ -272,7 +272,13 @@ class _Phased:
         self.clock = clock
         self.progress = progress
         self.best: Plan | None = None
-        self.bound = -np.inf
+        # every cost is ≥ 0 (pairs, penalties, projects): 0 is a bound before any step
+        nonneg = (
+            (inst.cost.data >= 0).all()
+            and (inst.option_objective >= 0).all()
+            and (inst.penalty >= 0).all()
+        )
+        self.bound = 0.0 if nonneg else -np.inf
         self.log: list[dict] = []
         self.assigner = Assigner(inst)
         self.items = Items.of(inst)
@@ -311,10 +317,20 @@ class _Phased:
                 op = more.open_period
         return op
 
+    def _left(self) -> float | None:
+        left = self.clock.left()
+        return left if np.isfinite(left) else None
+
     def exact(self, open_period: np.ndarray) -> Plan:
         from planner.siting.transport import score
 
-        return score(self.inst, open_period, self.assigner)
+        left = self.clock.left()
+        plan = score(
+            self.inst, open_period, self.assigner, time_limit=left if np.isfinite(left) else None
+        )
+        if self.assigner.timed_out:
+            self.clock.cut = True
+        return plan
 
     def done(self) -> bool:
         return relative_gap(self.best.cost, self.bound) <= self.limits.gap
@@ -335,7 +351,9 @@ class _Phased:
         inst, L = self.inst, self.limits
         # 1. heuristic
         t = time.perf_counter()
-        plan, work = construct(inst, limits=L.heuristic, items=self.items)
+        plan, work = construct(
+            inst, limits=L.heuristic, items=self.items, should_stop=self.clock.expired
+        )
         self.offer(self.exact(plan.open_period))
         self.heur_cost = self.best.cost
         self.note("heuristic", t, **work)
@@ -343,7 +361,7 @@ class _Phased:
         t = time.perf_counter()
         fitted = 0
         for _ in range(L.fit_rounds):
-            op = lp_fit(inst, self.best.open_period, self.assigner)
+            op = lp_fit(inst, self.best.open_period, self.assigner, self._left())
             if np.array_equal(op, self.best.open_period) or not self.offer(self.exact(op)):
                 break
             fitted += 1
@@ -361,7 +379,10 @@ class _Phased:
                 max_rounds=L.lp_rounds,
                 iteration_limit=L.lp_iterations,
                 should_stop=self.clock.expired,
+                time_left=self.clock.left,
             )
+            if rel.timed_out:
+                self.clock.cut = True
             self.bound = max(self.bound, rel.bound)
             lp_done = not rel.limited
             self.note(
@@ -380,7 +401,7 @@ class _Phased:
                     break
                 op = self._feasible(round_groups(inst, rel.y, theta), rel.y.sum(axis=1))
                 for _ in range(max(L.fit_rounds, 1)):
-                    op2 = lp_fit(inst, op, self.assigner)
+                    op2 = lp_fit(inst, op, self.assigner, self._left())
                     if np.array_equal(op2, op):
                         break
                     op = op2

@@ -350,6 +350,7 @@ class Assigner:
             self.models.append((h, e, cl))
         self.up0 = [None if m is None else np.asarray(m[0].getLp().col_upper_) for m in self.models]
         self.solves = 0
+        self.timed_out = False
 
     def assign(
         self,
@@ -395,8 +396,9 @@ class Assigner:
             if allowed is not None:
                 up[~allowed[e, p]] = 0.0
             h.changeColsBounds(len(e), np.arange(len(e), dtype=np.int32), np.zeros(len(e)), up)
-            if time_limit is not None:
-                h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+            h.setOptionValue(
+                "time_limit", np.inf if time_limit is None else float(max(time_limit, 0.01))
+            )
             if start is not None and inst.single_source:
                 x0 = (start[e, p] > 0).astype(float)
                 served = np.bincount(
@@ -414,6 +416,14 @@ class Assigner:
             h.run()
             self.solves += 1
             st = h.getModelStatus()
+            if st == highspy.HighsModelStatus.kTimeLimit:
+                self.timed_out = True
+                if h.getInfo().primal_solution_status != 2:
+                    # the safety cap cut it before any solution: the period's greedy one
+                    g_flow, g_un = greedy_assign(inst, cap, allowed)
+                    flow[:, p], un[:, p] = g_flow[:, p], g_un[:, p]
+                    self.extra[:, p] = 0.0
+                    continue
             if h.getInfo().primal_solution_status != 2:
                 raise SolverError(
                     "HiGHS found no assignment for a fixed plan "
@@ -438,8 +448,17 @@ def _cap_max(inst: SitingInstance) -> np.ndarray:
     return inst.capacity + best[:, None]
 
 
-def score(inst: SitingInstance, open_period: np.ndarray, assigner: Assigner | None = None) -> Plan:
-    """The plan ``open_period`` with exact flows (or greedy ones without an assigner)."""
+def score(
+    inst: SitingInstance,
+    open_period: np.ndarray,
+    assigner: Assigner | None = None,
+    time_limit: float | None = None,
+) -> Plan:
+    """The plan ``open_period`` with exact flows (or greedy ones without an assigner).
+
+    ``time_limit`` (the safety cap's seconds left) bounds each period's solve; a period
+    cut before any solution is assigned greedily (``assigner.timed_out`` says so).
+    """
     cap = inst.capacity_with(open_period)
     allowed = closest_allowed(inst, cap)
     if assigner is None:
@@ -447,6 +466,6 @@ def score(inst: SitingInstance, open_period: np.ndarray, assigner: Assigner | No
         exact = False
     else:
         start = greedy_assign(inst, cap, allowed)[0] if inst.single_source else None
-        flow, un = assigner.assign(cap, allowed, start=start)
+        flow, un = assigner.assign(cap, allowed, start=start, time_limit=time_limit)
         exact = True
     return Plan(open_period.copy(), flow, un, plan_cost(inst, open_period, flow, un), exact)
