@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "siting"
 # the benchmark readers, loaded under a unique name (benchmarks/*/data.py would clash)
 _spec = importlib.util.spec_from_file_location("siting_bench_data", BENCH / "data.py")
 bench = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = bench  # dataclasses look their module up here
 _spec.loader.exec_module(bench)
 
 needs_data = pytest.mark.skipif(not bench.DATA.exists(), reason="benchmark data not present")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ EXACT = SolveLimits(gap=1e-9)
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "siting"
 _spec = importlib.util.spec_from_file_location("siting_bench_data_reduce", BENCH / "data.py")
 bench = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = bench  # dataclasses look their module up here
 _spec.loader.exec_module(bench)
 needs_data = pytest.mark.skipif(not bench.DATA.exists(), reason="benchmark data not present")
 
