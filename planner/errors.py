@@ -1,9 +1,34 @@
 """Errors and validation problems of the planner (错误与数据问题).
 
-One module, one base class. Every message says *where* (file, row or id,
-column) and *what to do*. Validation collects :class:`Problem` objects into a
-:class:`ValidationReport`; by default problems are warnings, in strict mode any
-error-level problem refuses the run (:class:`ValidationFailed`).
+One module, one base class: every exception the planner raises on purpose is defined
+here (the modules import it from here; :mod:`planner.maps` re-exports its four). Every
+message says *where* (file, row or id, column) and *what to do*.
+
+The hierarchy (the ``planner`` exit code each ends a command with)::
+
+    PlannerError                      2 (usage) unless listed otherwise
+    ├── OutputFolderError             the output folder is refused or locked
+    ├── InputError                    an input file cannot be read at all
+    ├── InputsUnusable                1: a required input is unusable in any mode
+    ├── ValidationFailed              1: strict mode found errors in the inputs
+    ├── ScenarioError / NormsError    a scenario or norms file is malformed
+    ├── UnknownKeyError (KeyError)    a key is not among the valid ones
+    ├── DataError (ValueError)        a table handed to a function is malformed
+    │   ├── LeakageError              a table holds rows after the forecast origin
+    │   └── ScheduleError             a survival or fertility table is unusable
+    ├── ParameterError (ValueError)   an argument is out of range or of the wrong kind
+    ├── NotFittedError (ValueError)   an estimator used before ``fit``
+    ├── ForecastError                 a forecast method cannot run on the data given
+    ├── SolverError                   the optimisation solver failed
+    │   └── InfeasibleError           a must-serve siting rule no plan can meet
+    ├── MapError / BasemapError       a map cannot be drawn / its basemap is unusable
+    ├── AssetError                    the vendored map assets are missing or altered
+    ├── ExportError                   a PNG / PDF figure cannot be exported
+    └── StepFailed                    the run was written but a step failed (exit 4)
+
+Validation collects :class:`Problem` objects into a :class:`ValidationReport`; by
+default problems are warnings, in strict mode any error-level problem refuses the run
+(:class:`ValidationFailed`).
 """
 
 from __future__ import annotations
@@ -34,6 +59,15 @@ __all__ = [
     "NotFittedError",
     "SolverError",
     "InfeasibleError",
+    "DataError",
+    "ParameterError",
+    "LeakageError",
+    "ScheduleError",
+    "ForecastError",
+    "MapError",
+    "AssetError",
+    "BasemapError",
+    "ExportError",
     "StepFailed",
     "Problem",
     "PROBLEM_CODES",
@@ -141,8 +175,45 @@ class InfeasibleError(SolverError):
     """A must-serve siting rule no plan can meet; the message names the clients and rule."""
 
 
-#: exit code of a run that wrote its outputs but one step failed (flagged in the manifest)
-EXIT_STEP_FAILED = 4
+class DataError(PlannerError, ValueError):
+    """A table handed to a function lacks columns, has the wrong shape or impossible values.
+
+    Raised by the pure functions and estimators (forecast, siting) on their arguments,
+    not by loading a scenario (that reports :class:`Problem` objects instead); the
+    message names the table, what is wrong and what it should hold.
+    """
+
+
+class LeakageError(DataError):
+    """A table holds rows after the forecast origin (the backtest would see the future)."""
+
+
+class ScheduleError(DataError):
+    """A survival or fertility table cannot be used by the projection."""
+
+
+class ParameterError(PlannerError, ValueError):
+    """An argument (estimator setting, option) is out of range or of the wrong kind."""
+
+
+class ForecastError(PlannerError):
+    """A forecasting method cannot run on the data given (too few years, no history …)."""
+
+
+class MapError(PlannerError):
+    """A map cannot be drawn as asked (unknown language, year, stage or layer)."""
+
+
+class AssetError(PlannerError):
+    """The offline asset cache is missing, stale or corrupted, or a page needs the network."""
+
+
+class BasemapError(PlannerError):
+    """The basemap of ``[map.basemap]`` cannot be used; the message says what to change."""
+
+
+class ExportError(PlannerError):
+    """A figure cannot be exported (no browser, no Playwright, the page did not load)."""
 
 
 class StepFailed(PlannerError):

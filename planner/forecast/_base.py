@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from planner.errors import NotFittedError, PlannerError
+from planner.errors import DataError, NotFittedError, ParameterError
 
 __all__ = ["Forecaster", "as_long", "extra_keys", "horizons_list", "weighted_recent"]
 
@@ -59,12 +59,10 @@ def as_long(
         if "unit_id" not in df.columns:
             df["unit_id"] = SINGLE_UNIT
     else:
-        raise PlannerError(
-            f"{name} must be a DataFrame or a Series indexed by year, got {type(y)!r}."
-        )
+        raise DataError(f"{name} must be a DataFrame or a Series indexed by year, got {type(y)!r}.")
     missing = [c for c in ("year", "value", *keys) if c not in df.columns]
     if missing:
-        raise PlannerError(
+        raise DataError(
             f"{name} lacks column(s) {missing}; expected unit_id, year, {', '.join(keys) + ', ' if keys else ''}value."
         )
     df = df[["unit_id", "year", *keys, "value"]].dropna(subset=["value"])
@@ -81,7 +79,7 @@ def horizons_list(horizons: int | Iterable[int]) -> list[int]:
         else sorted({int(h) for h in horizons})
     )
     if not hs or min(hs) < 1:
-        raise PlannerError(f"horizons must be positive integers, got {horizons!r}.")
+        raise ParameterError(f"horizons must be positive integers, got {horizons!r}.")
     return hs
 
 

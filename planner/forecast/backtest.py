@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from planner.errors import PlannerError
+from planner.errors import DataError, LeakageError
 from planner.forecast._base import horizons_list
 
 __all__ = ["add_intervals", "backtest", "coverage", "empirical_intervals", "score", "truncate"]
@@ -45,7 +45,7 @@ def truncate(data: Mapping[str, pd.DataFrame], origin: int) -> dict[str, pd.Data
 
 def _as_value(df: pd.DataFrame, value: str) -> pd.DataFrame:
     if value not in df.columns:
-        raise PlannerError(f"column {value!r} not in table (columns: {list(df.columns)}).")
+        raise DataError(f"column {value!r} not in table (columns: {list(df.columns)}).")
     return df.rename(columns={value: "value"})
 
 
@@ -108,7 +108,10 @@ def backtest(
         # leakage guard: nothing the method receives may be later than the origin
         for name, df in (("target", y), ("driver", X)):
             if df is not None and len(df) and int(df["year"].max()) > origin:
-                raise PlannerError(f"leakage: {name} has rows after origin {origin}.")
+                raise LeakageError(
+                    f"leakage: {name} has rows after origin {origin}; drop them (the "
+                    "backtest would see the future)."
+                )
         actual = full[(full["year"] > origin) & (full["year"] <= origin + max(hs))]
         if actual.empty:
             continue
@@ -148,7 +151,7 @@ def _default_value(df: pd.DataFrame) -> str:
     for c in ("value", "students", "births", "population"):
         if c in df.columns:
             return c
-    raise PlannerError(
+    raise DataError(
         f"cannot tell the value column of a table with columns {list(df.columns)}; pass value=…."
     )
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from planner.errors import PlannerError
+from planner.errors import DataError, ParameterError
 from planner.forecast._base import (
     Forecaster,
     as_long,
@@ -99,7 +99,7 @@ class LinearTrend(Forecaster):
     def fit(self, y: pd.DataFrame | pd.Series, X: pd.DataFrame | None = None) -> LinearTrend:
         """Fit one line per series on its last ``window`` observations."""
         if int(self.window) < 2:
-            raise PlannerError(
+            raise ParameterError(
                 f"LinearTrend(window={self.window}) needs a window of at least 2 years."
             )
         df = as_long(y, keys=extra_keys(y))
@@ -242,9 +242,7 @@ class ConstantRatio(Forecaster):
             Driver ``unit_id, year, value`` (same units), observed up to the origin.
         """
         if X is None:
-            raise PlannerError(
-                f"{type(self).__name__}.fit needs a driver X (unit_id, year, value)."
-            )
+            raise DataError(f"{type(self).__name__}.fit needs a driver X (unit_id, year, value).")
         df = as_long(y, keys=extra_keys(y))
         self.keys_ = extra_keys(df)
         self.X_ = as_long(X, name="X")
@@ -329,7 +327,7 @@ class Ensemble(Forecaster):
 
         members = list(self.members)
         if not members:
-            raise PlannerError("Ensemble needs at least one member.")
+            raise ParameterError("Ensemble needs at least one member.")
         self.members_ = [clone(m).fit(y, X) for m in members]
         w = (
             np.ones(len(members))
@@ -337,7 +335,7 @@ class Ensemble(Forecaster):
             else np.asarray(list(self.weights), dtype=float)
         )
         if len(w) != len(members) or (w < 0).any() or w.sum() <= 0:
-            raise PlannerError(
+            raise ParameterError(
                 "Ensemble weights must be non-negative, one per member, not all zero."
             )
         self.weights_ = w / w.sum()

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from planner.errors import PlannerError
+from planner.errors import DataError, ForecastError, ParameterError, ScheduleError
 from planner.forecast._base import Forecaster
 from planner.forecast.schedules import (
     CHINA_SRB_2010,
@@ -41,9 +41,7 @@ OPEN_HI = 200
 def _pop_long(y: pd.DataFrame, name: str = "population") -> pd.DataFrame:
     """Check and normalise a population table to ``unit_id, year, sex, age_lo, age_hi, value``."""
     if not isinstance(y, pd.DataFrame):
-        raise PlannerError(
-            f"{name} must be a DataFrame (unit_id, year, sex, age_lo, age_hi, value)."
-        )
+        raise DataError(f"{name} must be a DataFrame (unit_id, year, sex, age_lo, age_hi, value).")
     df = y.copy()
     if "value" not in df.columns and "population" in df.columns:
         df = df.rename(columns={"population": "value"})
@@ -53,7 +51,7 @@ def _pop_long(y: pd.DataFrame, name: str = "population") -> pd.DataFrame:
         df["sex"] = "T"
     missing = [c for c in ("year", "age_lo", "age_hi", "value") if c not in df.columns]
     if missing:
-        raise PlannerError(
+        raise DataError(
             f"{name} lacks column(s) {missing}; expected unit_id, year, sex, age_lo, age_hi, value."
         )
     df = df[["unit_id", "year", "sex", "age_lo", "age_hi", "value"]].copy()
@@ -63,7 +61,7 @@ def _pop_long(y: pd.DataFrame, name: str = "population") -> pd.DataFrame:
     df["age_hi"] = df["age_hi"].astype("int64")
     df["value"] = df["value"].astype(float)
     if (df["value"] < 0).any():
-        raise PlannerError(f"{name} has negative counts; fix the input.")
+        raise DataError(f"{name} has negative counts; fix the input.")
     return df
 
 
@@ -84,7 +82,7 @@ def regroup(population: pd.DataFrame, *, width: int = 5, open_age: int = 85) -> 
     bad = df["age_hi"] > hi
     if bad.any():
         r = df[bad].iloc[0]
-        raise PlannerError(
+        raise DataError(
             f"age group {r['age_lo']}–{r['age_hi']} straddles the {width}-year groups; "
             "give finer or aligned age groups."
         )
@@ -98,7 +96,7 @@ def _check_grid(df: pd.DataFrame, width: int, open_age: int) -> np.ndarray:
     edges = np.arange(0, open_age + 1, width)
     have = np.sort(df["age_lo"].unique())
     if not np.array_equal(have, edges):
-        raise PlannerError(
+        raise DataError(
             f"population must have the age groups {edges.tolist()} (width {width}, open {open_age}+); "
             f"got {have.tolist()}. Use regroup(...) first."
         )
@@ -206,7 +204,7 @@ class HamiltonPerry(Forecaster):
         self.edges_ = _check_grid(df, self.width, self.open_age)
         k = int(self.interval) // int(self.width)
         if k * self.width != self.interval or k < 1:
-            raise PlannerError(
+            raise ParameterError(
                 f"interval {self.interval} must be a multiple of width {self.width}."
             )
         ccr_rows, cwr_rows = [], []
@@ -214,8 +212,9 @@ class HamiltonPerry(Forecaster):
             t1 = int(g["year"].max())
             t0 = t1 - int(self.interval)
             if t0 not in set(g["year"]):
-                raise PlannerError(
-                    f"unit {unit}: Hamilton–Perry needs observations in {t0} and {t1}."
+                raise DataError(
+                    f"unit {unit}: Hamilton–Perry needs observations in {t0} and {t1}; give both "
+                    "years for every unit or choose another method."
                 )
             a0 = {
                 s: h.set_index("age_lo")["value"].reindex(self.edges_).to_numpy()
@@ -303,7 +302,10 @@ class HamiltonPerry(Forecaster):
                 nxt = {}
                 for s, p in cur.items():
                     if (src, s) not in ccr:
-                        raise PlannerError(f"no Hamilton–Perry ratios for unit {src!r}, sex {s!r}.")
+                        raise ForecastError(
+                            f"no Hamilton–Perry ratios for unit {src!r}, sex {s!r}; fit on data "
+                            "that hold this unit and sex."
+                        )
                     q = np.empty_like(p)
                     c = ccr[(src, s)]
                     q[k:-1] = p[: len(p) - 1 - k] * c[:-1]
@@ -449,10 +451,12 @@ class CohortComponent(Forecaster):
         for s in sexes:
             t = tab[tab["sex"] == s].set_index("age_lo")["survival"]
             if t.empty:
-                raise PlannerError(f"survival table has no rows for sex {s!r}.")
+                raise ScheduleError(
+                    f"survival table has no rows for sex {s!r}; add them (or rows of sex T)."
+                )
             groups = t.reindex(self.edges_).to_numpy(dtype=float)
             if np.isnan(groups).any() or -self.step not in t.index:
-                raise PlannerError(
+                raise ScheduleError(
                     f"survival table must give age_lo {-self.step} (births) and {self.edges_.tolist()} for sex {s!r}."
                 )
             out[s] = (float(t.loc[-self.step]), groups)
@@ -542,7 +546,7 @@ class CohortComponent(Forecaster):
         self.calibrated_tfr_ = {}
         if isinstance(self.tfr, str):
             if self.tfr != "calibrate":
-                raise PlannerError(
+                raise ParameterError(
                     f"tfr must be a number, a mapping, 'calibrate' or None; got {self.tfr!r}."
                 )
             for u, (_, cur) in self.base_.items():
@@ -559,7 +563,7 @@ class CohortComponent(Forecaster):
         self.net_migration_ = {}
         if isinstance(self.migration, str):
             if self.migration != "residual":
-                raise PlannerError(
+                raise ParameterError(
                     f"migration must be 'residual', a DataFrame or None; got {self.migration!r}."
                 )
             for u, ys in years.items():

@@ -29,7 +29,7 @@ from sklearn.model_selection import KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from planner.errors import NotFittedError, PlannerError
+from planner.errors import DataError, NotFittedError
 
 __all__ = ["RatioRegressor", "age_structure_features", "cohort_ratio"]
 
@@ -47,11 +47,11 @@ def _value_table(population: pd.DataFrame) -> pd.DataFrame:
     df = population.rename(columns={"population": "value"})
     missing = [c for c in ("unit_id", "age_lo", "value") if c not in df.columns]
     if missing:
-        raise PlannerError(
+        raise DataError(
             f"population lacks column(s) {missing}; expected unit_id, [year, sex,] age_lo, value."
         )
     if "year" in df.columns and df.groupby("unit_id")["year"].nunique().max() > 1:
-        raise PlannerError("population must hold one year per unit; filter the year first.")
+        raise DataError("population must hold one year per unit; filter the year first.")
     return df
 
 
@@ -200,28 +200,32 @@ class RatioRegressor(RegressorMixin, BaseEstimator):
             elif hasattr(self, "feature_names_in_"):
                 missing = [c for c in self.feature_names_in_ if c not in names]
                 if missing:
-                    raise PlannerError(f"X lacks the covariate(s) {missing} used in fit.")
+                    raise DataError(
+                        f"X lacks the covariate(s) {missing} used in fit; pass the columns fit had."
+                    )
                 X = X[list(self.feature_names_in_)]
         arr = np.asarray(X, dtype=float)
         if arr.ndim != 2:
-            raise PlannerError(f"X must be 2-dimensional (units × covariates), got {arr.shape}.")
+            raise DataError(f"X must be 2-dimensional (units × covariates), got {arr.shape}.")
         if fitting:
             self.n_features_in_ = arr.shape[1]
         elif arr.shape[1] != self.n_features_in_:
-            raise PlannerError(
+            raise DataError(
                 f"X has {arr.shape[1]} covariates; the model was fitted on {self.n_features_in_}."
             )
         if not np.isfinite(arr).all():
-            raise PlannerError("X holds missing or infinite covariates; drop or impute them first.")
+            raise DataError("X holds missing or infinite covariates; drop or impute them first.")
         return arr
 
     def _target(self, y) -> np.ndarray:
         t = np.asarray(y, dtype=float).ravel()
         if not np.isfinite(t).all():
-            raise PlannerError("y holds missing or infinite ratios; drop those units first.")
+            raise DataError("y holds missing or infinite ratios; drop those units first.")
         if self.log_target:
             if (t <= 0).any():
-                raise PlannerError("log_target=True needs ratios > 0.")
+                raise DataError(
+                    "log_target=True needs ratios > 0; drop those units or set log_target=False."
+                )
             t = np.log(t)
         return t
 
@@ -231,9 +235,14 @@ class RatioRegressor(RegressorMixin, BaseEstimator):
         arr = self._matrix(X, fitting=True)
         t = self._target(y)
         if len(t) != arr.shape[0]:
-            raise PlannerError(f"X has {arr.shape[0]} rows but y has {len(t)}.")
+            raise DataError(
+                f"X has {arr.shape[0]} rows but y has {len(t)}; give one row of X per unit of y."
+            )
         if len(t) < 3:
-            raise PlannerError("RatioRegressor needs at least 3 training units.")
+            raise DataError(
+                "RatioRegressor needs at least 3 training units; give more units or use a "
+                "simpler method."
+            )
         fit_kw = {}
         if self.estimator is not None:
             best, name, scores = (

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from planner.errors import PlannerError
+from planner.errors import DataError, ParameterError
 from planner.forecast._base import Forecaster, as_long, horizons_list, weighted_recent
 from planner.forecast.baselines import ConstantRatio, lagged_driver
 
@@ -63,7 +63,7 @@ class BirthToEntry(ConstantRatio):
         """Driver lags derived from ``lag`` and ``next_lag_share``."""
         s = float(self.next_lag_share)
         if not 0.0 <= s <= 1.0:
-            raise PlannerError(f"next_lag_share must lie in [0, 1], got {s}.")
+            raise ParameterError(f"next_lag_share must lie in [0, 1], got {s}.")
         out = {int(self.lag): 1.0 - s}
         if s > 0:
             out[int(self.lag) + 1] = s
@@ -119,7 +119,7 @@ class StockFlow(Forecaster):
     ) -> StockFlow:
         """Estimate the entry and retention ratios from totals, births and intakes."""
         if X is None or intake is None:
-            raise PlannerError(
+            raise DataError(
                 "StockFlow.fit needs the births X and the intake (new entrants), "
                 "each unit_id, year, value."
             )
@@ -245,8 +245,9 @@ class GradeProgression(Forecaster):
         df["grade"] = df["grade"].astype("int64")
         self.grades_ = sorted(df["grade"].unique().tolist())
         if self.first_grade not in self.grades_:
-            raise PlannerError(
-                f"enrolment has no entry grade {self.first_grade}; grades are {self.grades_}."
+            raise DataError(
+                f"enrolment has no entry grade {self.first_grade}; grades are {self.grades_}. "
+                "Set first_grade to the entry grade of the data."
             )
         wide = df.pivot_table(
             index=["unit_id", "year"], columns="grade", values="value", aggfunc="sum"

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planner.errors import PlannerError, ScenarioError
+from planner.errors import ForecastError, ScenarioError
 from planner.forecast.baselines import ConstantRatio, LastValue, LinearTrend
 from planner.forecast.entry import GradeProgression, StockFlow
 from planner.forecast.methods import (
@@ -1080,8 +1080,9 @@ def enrolment_forecast(inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         settings=settings_from_scenario(sc, inputs.schedules),
     )
     if result.enrolment is None:
-        raise PlannerError(
-            f"{sc.source_file}: the enrolment forecast needs an enrolment history; none was given."
+        raise ForecastError(
+            f"{sc.source_file}: the enrolment forecast needs an enrolment history; none was "
+            "given. Declare [inputs.enrolment], or set [forecast] enabled = false."
         )
     return result.enrolment, result.tables()
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.errors import PlannerError
+from planner.errors import ForecastError, LeakageError, ParameterError
 from planner.forecast.cohort import CohortComponent, HamiltonPerry, regroup
 from planner.forecast.covariates import RatioRegressor, age_structure_features
 from planner.forecast.schedules import asfr_from_table, default_asfr, survival_from_table
@@ -195,9 +195,10 @@ def project_population(
 
     Raises
     ------
-    PlannerError
-        The method cannot run on these data (see :func:`infeasible`), or the data are
-        later than ``origin``.
+    ForecastError
+        The method cannot run on these data (see :func:`infeasible`).
+    LeakageError
+        The data are later than ``origin``.
     """
     why = (
         None
@@ -205,10 +206,16 @@ def project_population(
         else infeasible(method, population=population, births=births, units=units, parents=parents)
     )
     if why:
-        raise PlannerError(f"population method '{method}' cannot run: {why}.")
+        raise ForecastError(
+            f"population method '{method}' cannot run: {why}. Choose another method or give "
+            "the data it needs."
+        )
     for name, df in (("population", population), ("births", births)):
         if df is not None and len(df) and int(df["year"].max()) > origin:
-            raise PlannerError(f"leakage: {name} has rows after the origin {origin}.")
+            raise LeakageError(
+                f"leakage: {name} has rows after the origin {origin}; drop them (the "
+                "projection would see the future)."
+            )
     units = list(units)
     years = range(origin + 1, last_year + 1)
     obs = None if births is None else births.loc[births["unit_id"].isin(units)]
@@ -700,6 +707,8 @@ def school_age(path: pd.DataFrame, groups: Mapping[str, tuple[int, int]]) -> pd.
         )
         parts.append(g.rename(columns={"v": "value"}).assign(age_group=label, age_lo=a, age_hi=b))
     if not parts:
-        raise PlannerError("school_age needs at least one age group.")
+        raise ParameterError(
+            "school_age needs at least one age group; give one (lo, hi) per stage."
+        )
     out = pd.concat(parts, ignore_index=True)
     return out[["unit_id", "year", "age_group", "age_lo", "age_hi", "value"]]

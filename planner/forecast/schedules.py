@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from planner.errors import PlannerError
+from planner.errors import ScheduleError
 
 __all__ = [
     "CHINA_E0_2000",
@@ -102,12 +102,12 @@ def observed_tfr(information_year: int) -> dict[int, float]:
 
     Raises
     ------
-    PlannerError
+    ScheduleError
         ``information_year`` is before the first year of the series (2000).
     """
     known = {y: v for y, v in WPP2024_CHINA_TFR.items() if y <= int(information_year)}
     if not known:
-        raise PlannerError(
+        raise ScheduleError(
             f"the default TFR series starts in {min(WPP2024_CHINA_TFR)}; a projection whose "
             f"latest information is of {information_year} cannot use it (it would see later "
             "estimates). Give tfr, asfr or tfr='calibrate'."
@@ -123,13 +123,13 @@ def census_life_table(information_year: int) -> pd.DataFrame:
 
     Raises
     ------
-    PlannerError
+    ScheduleError
         No census table is of ``information_year`` or earlier (it would use later
         mortality).
     """
     years = [y for y in CENSUS_SCHEDULES if y <= int(information_year)]
     if not years:
-        raise PlannerError(
+        raise ScheduleError(
             f"the default life tables are of the {', '.join(map(str, CENSUS_SCHEDULES))} "
             f"censuses; a projection whose latest information is of {information_year} "
             "cannot use them (later mortality). Give a survival table of that time."
@@ -303,13 +303,13 @@ def life_table_from_survival(table: pd.DataFrame) -> pd.DataFrame:
         p = t["survival"].to_numpy(dtype=float)
         label = f" for sex {key[0] if isinstance(key, tuple) else key}" if keys else ""
         if age[0] != 0 or not np.array_equal(age, np.arange(age[0], age[0] + len(age))):
-            raise PlannerError(
+            raise ScheduleError(
                 f"survival table{label} must give every age from 0 up, one row each."
             )
         if not ((p > 0) & (p <= 1)).all():
-            raise PlannerError(f"survival table{label}: probabilities must lie in (0, 1].")
+            raise ScheduleError(f"survival table{label}: probabilities must lie in (0, 1].")
         if p[-1] >= 1:
-            raise PlannerError(
+            raise ScheduleError(
                 f"survival table{label}: the last age ({age[-1]}) is the open group; its "
                 "survival must be below 1."
             )
@@ -335,7 +335,7 @@ def survival_from_table(table: pd.DataFrame, *, width: int, open_age: int) -> pd
         t = t.drop(columns="sex")
     top = int(t["age"].max())
     if top < open_age:
-        raise PlannerError(
+        raise ScheduleError(
             f"survival table ends at age {top}; the projection needs ages up to {open_age} "
             "(its open age group)."
         )
@@ -360,7 +360,7 @@ def asfr_from_table(table: pd.DataFrame, *, width: int = 1) -> pd.DataFrame:
         table's TFR.
     """
     if (table["asfr"] < 0).any():
-        raise PlannerError("fertility table: rates must be ≥ 0.")
+        raise ScheduleError("fertility table: rates must be ≥ 0; correct the negative rates.")
     s = table.set_index("age")["asfr"].astype(float)
     grouped = s.groupby((s.index // width) * width).sum() / width
     return pd.DataFrame({"age_lo": grouped.index.astype(int), "asfr": grouped.to_numpy()})

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from planner.errors import PlannerError
+from planner.errors import ParameterError
 from planner.forecast._base import Forecaster, as_long, extra_keys, horizons_list
 
 __all__ = ["DampedTrend", "StatsForecaster"]
@@ -91,7 +91,7 @@ class StatsForecaster(Forecaster):
     def fit(self, y: pd.DataFrame | pd.Series, X: pd.DataFrame | None = None) -> StatsForecaster:
         """Store the (gap-interpolated) series; models are estimated in ``predict``."""
         if self.model not in ("ets", "arima"):
-            raise PlannerError(f"model must be 'ets' or 'arima', got {self.model!r}.")
+            raise ParameterError(f"model must be 'ets' or 'arima', got {self.model!r}.")
         df = as_long(y, keys=extra_keys(y))
         self.keys_ = extra_keys(df)
         series = {}

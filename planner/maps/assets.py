@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from planner.errors import PlannerError
+from planner.errors import AssetError
 
 __all__ = [
     "ASSETS",
@@ -47,10 +47,6 @@ FETCH_HINT = (
 )
 
 _MANIFEST = "manifest.json"
-
-
-class AssetError(PlannerError):
-    """The offline asset cache is missing, stale or corrupted, or a page needs the network."""
 
 
 @dataclass(frozen=True)

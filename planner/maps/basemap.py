@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from planner.errors import PlannerError
+from planner.errors import BasemapError
 
 __all__ = ["Basemap", "LocalTiles", "resolve_basemap", "tile_range", "TileLayerSpec"]
 
@@ -40,10 +40,6 @@ _DEFAULT_ATTRIBUTION = {
     "tianditu": "天地图 © 国家地理信息公共服务平台",
     "amap": "© 高德地图 AutoNavi",
 }
-
-
-class BasemapError(PlannerError):
-    """The basemap of ``[map.basemap]`` cannot be used; the message says what to change."""
 
 
 @dataclass

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from planner.errors import PlannerError
+from planner.errors import ExportError
 
 __all__ = ["ExportError", "find_browser", "export_figure", "map_command", "PAPER_MM"]
 
@@ -43,10 +43,6 @@ _ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-
-
-class ExportError(PlannerError):
-    """A figure cannot be exported (no browser, no Playwright, the page did not load)."""
 
 
 def find_browser(path: str | os.PathLike[str] | None = None) -> Path:

@@ -32,7 +32,7 @@ from jinja2 import Template
 from shapely.geometry import mapping
 
 import planner
-from planner.errors import PlannerError
+from planner.errors import MapError
 from planner.gaps import gaps_after_plan
 from planner.io.crs import to_gcj02_geoseries
 from planner.maps.basemap import Basemap, BasemapError, resolve_basemap
@@ -72,10 +72,6 @@ _PROPOSED = "#08306b"
 _UNSERVED = "#67000d"
 #: the layers drawn by folium (the others by the page's own script)
 _FOLIUM_LAYERS = ("schools", "flags", "planned", "sites")
-
-
-class MapError(PlannerError):
-    """A map cannot be drawn as asked (unknown language, year, stage or layer)."""
 
 
 class _Html(MacroElement):
