@@ -45,12 +45,24 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m planner.docs
 
+# the modules with docstring examples (run as doctests by `make test`)
+DOCTESTS := planner/api.py planner/settings.py planner/demand/__init__.py \
+  planner/equity/__init__.py planner/norms/__init__.py planner/forecast/baselines.py \
+  planner/geo/crs.py planner/maps/__init__.py planner/maps/text.py planner/outputs/safe.py \
+  planner/reports/plan_tables.py planner/siting/problem.py
+
+# lint, import layers (pyproject [tool.importlinter]), types of the pure modules
+# ([tool.mypy]), docs up to date, doctests, then the fast tests
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m planner.docs --check
+	$(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules $(DOCTESTS)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-# the long tests (the full malformed-input corpus, tests/test_corpus.py): minutes
+# the long tests (the full malformed-input corpus, benchmark-like forecasts and siting,
+# the wheel in a fresh venv): minutes; CI runs them after `make test`
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 

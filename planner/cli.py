@@ -70,7 +70,7 @@ def crash_report(exc: BaseException, folder: Path, *, scenario: object = None) -
     import tempfile
     import traceback
 
-    from planner.io.run_output import package_versions
+    from planner.outputs.run_output import package_versions
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     lines = [
@@ -107,7 +107,7 @@ def _guarded(fn: Callable[..., None]) -> Callable[..., None]:
         except (typer.Exit, typer.Abort, click.exceptions.ClickException, KeyboardInterrupt):
             raise
         except Exception as exc:
-            from planner.run import describe_exception
+            from planner.pipeline import describe_exception
 
             folder = Path(str(_CRASH.get("folder") or "."))
             try:
@@ -152,14 +152,9 @@ def _siting_progress(prog: Progress, task):
 
 
 def _load(sc: Scenario, strict: bool | None):
-    from planner.io.load import load_inputs
-    from planner.io.norms import load_norms
+    from planner.api import load_inputs, norms_for
 
-    norms_ref = sc.norms
-    cand = sc.base_dir / norms_ref
-    if norms_ref.endswith(".toml") and cand.exists():
-        norms_ref = str(cand)
-    norms = load_norms(norms_ref, overrides=sc.norms_override or None)
+    norms = norms_for(sc)
     names = [n for n, _ in sc.inputs.items()]
     with _progress() as prog:
         task = prog.add_task("reading inputs", total=len(names))
@@ -168,6 +163,7 @@ def _load(sc: Scenario, strict: bool | None):
             sc,
             strict=strict,
             on_input=lambda name: prog.update(task, advance=1, description=f"read {name}"),
+            norms=norms,
         )
     return norms, inputs
 
@@ -180,7 +176,7 @@ def validation_file(sc: Scenario) -> Path:
 
 def _write_validation(sc: Scenario, report, excluded=None) -> Path | None:
     """Write every problem to the file beside the scenario (the working folder if read-only)."""
-    from planner.io.writers import write_csv
+    from planner.outputs.writers import write_csv
 
     df = report.to_frame()
     for path in (validation_file(sc), Path.cwd() / validation_file(sc).name):
@@ -268,7 +264,7 @@ def validate(scenario: ScenarioArg, strict: StrictOpt = None) -> None:
     (warnings allowed), 1 when errors were found, 2 when the scenario itself cannot be
     read, 70 on an internal error.
     """
-    from planner.io.scenario import read_scenario
+    from planner.inputs.scenario import read_scenario
 
     _CRASH.update(folder=scenario.parent, scenario=scenario)
     try:
@@ -325,10 +321,10 @@ def run(
     3 complete but siting was stopped by the clock; 4 complete but a step failed (see
     run_status.csv); 70 internal error (crash report in the output's parent folder).
     """
-    from planner.io.run_output import input_files, write_run
-    from planner.io.scenario import read_scenario
-    from planner.io.writers import OutputFolder
-    from planner.run import compute
+    from planner.api import compute_run
+    from planner.inputs.scenario import read_scenario
+    from planner.outputs.run_output import input_files, write_run
+    from planner.outputs.writers import OutputFolder
 
     t0 = time.perf_counter()
     _CRASH.update(folder=(out.resolve().parent if out else Path("runs")), scenario=scenario)
@@ -374,15 +370,13 @@ def run(
             )
         with _progress() as prog:
             task = prog.add_task("computing", total=None)
-            from planner.siting.schools import limits_from
-
-            result = compute(
+            result = compute_run(
                 inputs,
                 norms,
                 forecast="auto",
                 siting=(sc.siting.enabled if siting is None else siting) and "sites" in inputs,
+                time_limit_s=time_limit,
                 on_step=lambda s: prog.update(task, description=s),
-                siting_limits=limits_from(sc.siting, time_limit),
                 siting_progress=_siting_progress(prog, task),
             )
             prog.update(task, description="writing outputs")
@@ -410,7 +404,7 @@ def run(
 
 def _print_status(result) -> None:
     """The steps that did not end ok, and the clock, one line each."""
-    from planner.run import CLOCK_MESSAGE
+    from planner.pipeline import CLOCK_MESSAGE
 
     for s in result.steps:
         if s.status == "ok":
@@ -432,7 +426,7 @@ def _print_status(result) -> None:
 
 
 def _print_summary(sc: Scenario, result) -> None:
-    from planner.run import summary
+    from planner.outputs.summary import summary
 
     if "needs_city" in result.tables:
         city = result.tables["needs_city"].set_index(["stage", "year"])
@@ -499,16 +493,16 @@ def backtest(scenario: ScenarioArg) -> None:
     the choice is remade from what was known then) with the 80 % interval coverage; and
     every candidate's MAPE and coverage per horizon (all in %).
     """
+    from planner.api import forecast_for
     from planner.forecast.pipeline import forecast_line
-    from planner.io.scenario import read_scenario
-    from planner.run import forecast_for
+    from planner.inputs.scenario import read_scenario
 
     _CRASH.update(folder=scenario.parent, scenario=scenario)
     try:
-        _norms, inputs = _load(read_scenario(scenario), None)
+        norms, inputs = _load(read_scenario(scenario), None)
         if "enrolment" not in inputs or "births" not in inputs:
             _fail(PlannerError(f"{scenario}: a backtest needs the births and enrolment inputs."))
-        _fc, details = forecast_for(inputs, force=True)
+        _fc, details = forecast_for(inputs, force=True, norms=norms)
     except PlannerError as exc:
         _fail(exc)
     _print_backtest(details)
@@ -575,7 +569,7 @@ def compare(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing folder.")] = False,
 ) -> None:
     """Compare two runs: city totals side by side and the units whose gap changed."""
-    from planner.io.compare import read_run, write_comparison
+    from planner.outputs.compare import read_run, write_comparison
 
     _CRASH.update(folder=out.resolve().parent)
     try:
@@ -627,7 +621,7 @@ def map_(
     ] = False,
 ) -> None:
     """Write the map as HTML and export it as PNG / PDF for the plan's figure pages (出图)."""
-    from planner.maps.export import map_command
+    from planner.api import map_command
 
     state = {k: v for k, v in {"stage": stage, "year": year, "pyear": projects}.items() if v}
     if after:
@@ -654,7 +648,7 @@ def demo(
     siting: Annotated[bool, typer.Option("--siting/--no-siting", help="Plan new schools.")] = True,
 ) -> None:
     """Copy the bundled demo city (示例市, synthetic) to OUT and run it (OUT/run)."""
-    from planner.io.schema import data_dir
+    from planner.inputs.schema import data_dir
 
     src = data_dir("demo")
     data = out / "demo_city"
@@ -679,7 +673,7 @@ def norms(
     ] = None,
 ) -> None:
     """List the bundled norms files, or show every entry of one with its source."""
-    from planner.io.norms import available_norms, load_norms
+    from planner.inputs.norms import available_norms, load_norms
 
     try:
         if name is None:

@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from planner.errors import PROBLEM_ACTIONS, PROBLEM_CODES, PROBLEM_CODES_ZH
-from planner.io.norms import available_norms, load_norms
-from planner.io.schema import load_measures, load_schema
+from planner.inputs.norms import available_norms, load_norms
+from planner.inputs.schema import load_measures, load_schema
 from planner.scenario import (
     BasemapSpec,
     DemandSpec,
@@ -49,7 +49,7 @@ def render_schema(schema: dict[str, Any]) -> str:
     Parameters
     ----------
     schema : dict
-        The parsed ``inputs.toml`` (:func:`planner.io.schema.load_schema`).
+        The parsed ``inputs.toml`` (:func:`planner.inputs.schema.load_schema`).
 
     Returns
     -------

@@ -3,7 +3,7 @@
 A scenario is a TOML file validated by the pydantic models below. An unknown key
 is an error naming the closest valid key; defaults live here and nowhere else
 (functions take ``None`` to mean "from the scenario"). Reading and writing the
-file is in :mod:`planner.io.scenario`.
+file is in :mod:`planner.inputs.scenario`.
 """
 
 from __future__ import annotations

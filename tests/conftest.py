@@ -88,8 +88,8 @@ def city(tmp_path: Path):
 
 
 def load(path: Path, strict: bool = False):
-    from planner.io.load import load_inputs
-    from planner.io.scenario import read_scenario
+    from planner.inputs.load import load_inputs
+    from planner.inputs.scenario import read_scenario
 
     return load_inputs(read_scenario(path), strict=strict)
 
@@ -110,10 +110,10 @@ def demo_result():
 
     Shared by tests that only read it; a test that changes it must copy it first.
     """
-    from planner.io.load import load_inputs
-    from planner.io.norms import load_norms
-    from planner.io.scenario import read_scenario
-    from planner.run import compute
+    from planner.api import compute_run
+    from planner.inputs.load import load_inputs
+    from planner.inputs.norms import load_norms
+    from planner.inputs.scenario import read_scenario
 
     sc = read_scenario(Path(__file__).resolve().parents[1] / "data/demo/scenario.toml")
-    return compute(load_inputs(sc), load_norms(sc.norms))
+    return compute_run(load_inputs(sc), load_norms(sc.norms), forecast=None)

@@ -10,7 +10,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from planner.cli import app
-from planner.compare import compare_runs
+from planner.outputs.diff import compare_runs
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 

@@ -1,4 +1,4 @@
-"""planner.io.crs: GCJ-02 against published vectors, compute zones, names, range checks."""
+"""planner.geo.crs: GCJ-02 against published vectors, compute zones, names, range checks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pyproj import CRS, Geod
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
 from planner.errors import InputError, UnknownKeyError
-from planner.io.crs import (
+from planner.geo.crs import (
     check_coordinate_range,
     choose_compute_crs,
     from_gcj02_geoseries,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from planner.demand import development_arrivals, norm_requirement, project_population_trend
-from planner.io.norms import load_norms
+from planner.inputs.norms import load_norms
 
 
 def test_trend_fallback_known_growth():
@@ -66,14 +66,14 @@ def test_plot_ratio_increase_raises_seats_in_proportion():
 
 
 def _demo_result(**demand):
-    from planner.io.load import load_inputs
-    from planner.io.scenario import read_scenario
-    from planner.run import compute
+    from planner.api import compute_run
+    from planner.inputs.load import load_inputs
+    from planner.inputs.scenario import read_scenario
 
     sc = read_scenario("data/demo/scenario.toml")
     for k, v in demand.items():
         setattr(sc.demand, k, v)
-    return compute(load_inputs(sc), load_norms("guangdong"))
+    return compute_run(load_inputs(sc), load_norms("guangdong"), forecast=None)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_pupil_yield_method(demo):
 
 
 def test_every_output_column_has_a_chinese_label(demo):
-    from planner.io.writers import localise, output_labels
+    from planner.outputs.writers import localise, output_labels
 
     labels = output_labels()
     for name, df in demo.tables.items():
@@ -158,19 +158,19 @@ def test_forecast_split_public_private_with_migrant_floor():
 
 def test_forecast_basis_max_on_demo():
     """A forecast table plugs into the run: the requirement is the larger of norm and forecast."""
-    from planner.io.load import load_inputs
-    from planner.io.scenario import read_scenario
-    from planner.run import compute
+    from planner.api import compute_run
+    from planner.inputs.load import load_inputs
+    from planner.inputs.scenario import read_scenario
 
     sc = read_scenario("data/demo/scenario.toml")
     inputs = load_inputs(sc)
     norms = load_norms("guangdong")
-    base = compute(inputs, norms).tables["needs"]
+    base = compute_run(inputs, norms, forecast=None).tables["needs"]
     # a made-up forecast: 10 % above the norm everywhere
     fc = base[["unit_id", "stage", "year"]].copy()
     fc["p50"] = base["norm_seats"] * 1.1
     fc["p10"], fc["p90"] = fc["p50"] * 0.9, fc["p50"] * 1.1
-    res = compute(inputs, norms, forecast=fc).tables["needs"]
+    res = compute_run(inputs, norms, forecast=fc).tables["needs"]
     assert (res["required_seats"] >= res["norm_seats"]).all()
     assert (res["required_seats"] >= res["forecast_seats"] - 1e-9).all()
     assert (res["seat_gap"] >= base["seat_gap"]).all()

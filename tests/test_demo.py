@@ -40,8 +40,8 @@ def test_generator_is_byte_identical_and_matches_committed_files(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo():
-    from planner.io.load import load_inputs
-    from planner.io.scenario import read_scenario
+    from planner.inputs.load import load_inputs
+    from planner.inputs.scenario import read_scenario
 
     return load_inputs(read_scenario(DEMO / "scenario.toml"))
 

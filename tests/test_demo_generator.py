@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from planner.io.crs import gcj02_to_wgs84
+from planner.geo.crs import gcj02_to_wgs84
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"

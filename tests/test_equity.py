@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from planner.equity import equity_summary, school_indicators, stage_resources, weighted_cv
-from planner.io.norms import load_norms
+from planner.inputs.norms import load_norms
 
 
 def test_cv_published_test_vector():

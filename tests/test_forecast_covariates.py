@@ -19,7 +19,7 @@ from planner.forecast.schedules import (
     survival_ratios,
 )
 from planner.inputs import Inputs
-from planner.io.schedules import (
+from planner.inputs.schedules import (
     read_fertility_table,
     read_scenario_schedules,
     read_survival_table,
@@ -277,7 +277,7 @@ def _with_forecast(city, **keys: str):
 
 def test_schedule_problems_are_collected_into_the_report(city):
     from planner.errors import ValidationFailed
-    from planner.io.schedules import check_survival_table
+    from planner.inputs.schedules import check_survival_table
     from tests.conftest import load
 
     ages = "\n".join(f"T,{a},0.99" for a in range(6))

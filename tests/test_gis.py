@@ -14,8 +14,8 @@ import pytest
 from hostile import with_plan
 from shapely.geometry import LineString
 
-from planner.io.gis import gap_style_qml, write_results_gpkg
 from planner.maps.classify import gap_scale, scale_for
+from planner.outputs.gis import gap_style_qml, write_results_gpkg
 
 
 @pytest.fixture(scope="module")

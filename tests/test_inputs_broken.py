@@ -98,8 +98,8 @@ def test_empty_and_invalid_geometries(city, tmp_path):
         crs=4326,
     )
     gdf.to_file(tmp_path / "units.geojson", driver="GeoJSON")
-    from planner.io.load import load_inputs
-    from planner.io.scenario import read_scenario
+    from planner.inputs.load import load_inputs
+    from planner.inputs.scenario import read_scenario
 
     inp = load_inputs(read_scenario(tmp_path / "scenario.toml"))
     (rep,) = problems(inp, "invalid_geometry_repaired")
@@ -178,7 +178,7 @@ def test_gbk_shapefile_without_cpg(city, tmp_path):
 
 
 def test_gcj02_csv_is_shifted_to_wgs84(city):
-    from planner.io.crs import wgs84_to_gcj02
+    from planner.geo.crs import wgs84_to_gcj02
 
     lon, lat = 113.31, 22.51
     glon, glat = wgs84_to_gcj02(lon, lat)
@@ -219,7 +219,7 @@ def test_scenario_column_mapping(city):
 def test_unknown_scenario_key_names_closest(city):
     sc = city.write()
     sc.write_text(sc.read_text(encoding="utf-8").replace("horizon", "horizn"), encoding="utf-8")
-    from planner.io.scenario import read_scenario
+    from planner.inputs.scenario import read_scenario
 
     with pytest.raises(UnknownKeyError, match="Did you mean 'horizon'"):
         read_scenario(sc)
@@ -302,7 +302,7 @@ def test_run_writes_atomically_and_never_overwrites(city, tmp_path):
 
 
 def test_crash_while_writing_leaves_nothing_but_a_report(city, tmp_path, monkeypatch):
-    import planner.io.run_output as ro
+    import planner.outputs.run_output as ro
 
     sc = city.write()
     out = tmp_path / "out2"
@@ -332,8 +332,8 @@ def test_point_geometry_type_checked(city, tmp_path):
         crs=4326,
     )
     gdf.to_file(tmp_path / "units.geojson", driver="GeoJSON")
-    from planner.io.load import load_inputs
-    from planner.io.scenario import read_scenario
+    from planner.inputs.load import load_inputs
+    from planner.inputs.scenario import read_scenario
 
     inp = load_inputs(read_scenario(tmp_path / "scenario.toml"))
     assert problems(inp, "wrong_geometry_type")

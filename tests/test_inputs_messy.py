@@ -10,17 +10,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from planner.io import crs as crsmod
-from planner.io.canonical import (
+from planner.geo import crs as crsmod
+from planner.inputs.canonical import (
     known_headers,
     parse_age_text,
     parse_grade,
     parse_year_text,
     table_specs,
 )
-from planner.io.readers import Layout, decode_text, read_raw_table
-from planner.io.safe import is_formula_like, neutralise, neutralise_frame, protect_sheet, set_cell
-from planner.io.schema import load_schema
+from planner.inputs.readers import Layout, decode_text, read_raw_table
+from planner.inputs.schema import load_schema
+from planner.outputs.safe import (
+    is_formula_like,
+    neutralise,
+    neutralise_frame,
+    protect_sheet,
+    set_cell,
+)
 from tests.conftest import codes, load
 
 SPECS = table_specs(load_schema())
@@ -456,7 +462,7 @@ def _points_in(units, rng):
 
 @pytest.mark.parametrize("datum", ["GCJ-02", "BD-09"])
 def test_datum_shift_detected_with_stated_units(datum):
-    from planner.io.checks import detect_datum_shift
+    from planner.inputs.checks import detect_datum_shift
 
     units = _grid_units()
     truth = _points_in(units, np.random.default_rng(1))
@@ -475,7 +481,7 @@ def test_datum_shift_detected_with_stated_units(datum):
 def test_datum_shift_without_stated_units_is_only_said():
     import geopandas as gpd
 
-    from planner.io.checks import detect_datum_shift
+    from planner.inputs.checks import detect_datum_shift
 
     units = _grid_units()  # 113.30–113.34°E
     # schools just inside the east edge; their GCJ-02 degrees lie some 560 m east, outside
@@ -501,7 +507,7 @@ def gpd_points(x, y):
 def test_workbook_writer_keeps_formula_like_cells_text(tmp_path):
     from openpyxl import load_workbook
 
-    from planner.io.writers import write_excel
+    from planner.outputs.writers import write_excel
 
     df = pd.DataFrame({"=名称": ["=1+1", "ok", "-5", "@x"], "n": [-5, 1, 2, 3]})
     write_excel({"s": df}, tmp_path / "w.xlsx")

@@ -581,7 +581,8 @@ def test_inline_map_frames_the_page_escaped():
 
 
 def test_planner_map_refuses_unknown_layers_and_sources(tmp_path):
-    from planner.maps.export import ExportError, map_command
+    from planner.api import map_command
+    from planner.errors import ExportError
 
     with pytest.raises(ExportError, match="did you mean 'catchments'"):
         map_command(tmp_path, state={"layers": {"catchment": True}})

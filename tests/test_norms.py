@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from planner.errors import NormsError, UnknownKeyError
-from planner.io.norms import available_norms, load_norms, norms_dir
+from planner.inputs.norms import available_norms, load_norms, norms_dir
 from planner.norms import NormEntry, Norms
 
 GD = load_norms("guangdong")
@@ -268,7 +268,7 @@ def test_docs_are_current():
 
 def test_docs_content():
     from planner.docs import render_norms, render_schema
-    from planner.io.schema import load_schema
+    from planner.inputs.schema import load_schema
 
     md = render_norms()
     assert md.startswith("<!-- generated")

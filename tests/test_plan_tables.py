@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from planner.gaps import gaps_after_plan
-from planner.io.writers import write_excel
+from planner.outputs.writers import write_excel
 from planner.reports.plan_tables import five_year_plan, needs_sheet, notes_sheet, project_sheet
 
 # ---------------------------------------------------------------- toy data

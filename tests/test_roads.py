@@ -116,7 +116,7 @@ def test_run_uses_road_distances(tmp_path):
     assert "roads" in gpd.list_layers(out / "inputs" / "inputs.gpkg")["name"].tolist()
     # the same town without roads: straight line × detour chooses A
     from planner import api
-    from planner.io.scenario import read_scenario
+    from planner.inputs.scenario import read_scenario
 
     (tmp_path / "straight").mkdir()
     straight = api.run(
@@ -128,17 +128,23 @@ def test_run_uses_road_distances(tmp_path):
 
 
 def test_assignment_distances_are_road_distances(tmp_path):
-    from planner.io.norms import load_norms
-    from planner.run import compute, road_network
+    from planner.api import compute_run
+    from planner.inputs.norms import load_norms
+    from planner.pipeline import road_network
     from planner.siting.schools import site_schools
 
     inputs = load(write_river_town(tmp_path))
     norms = load_norms(inputs.scenario.norms)
-    base = compute(inputs, norms)
+    base = compute_run(inputs, norms, forecast=None)
     g = road_network(inputs)
     assert g is not None and not g.is_directed()
     out = site_schools(
-        inputs, norms, base.tables["needs"], base.tables["school_capacity"], network=g
+        inputs,
+        norms,
+        base.tables["needs"],
+        base.tables["school_capacity"],
+        base.settings,
+        network=g,
     )
     a = out.result.assignments
     assert len(a) > 0
@@ -191,7 +197,7 @@ def test_broken_roads_are_reported_with_file_and_row(city, tmp_path):
     assert p.file.endswith("roads.gpkg") and "crs =" in p.hint
     (e,) = inp.report.by_code("roads_empty")
     assert e.file.endswith("roads.gpkg")
-    from planner.run import road_network
+    from planner.pipeline import road_network
 
     assert road_network(inp) is None  # siting falls back to straight line × detour
     # declaring it in the scenario repairs it
@@ -214,7 +220,7 @@ def test_disconnected_piece_and_school_far_from_roads(city, tmp_path):
     # S3 (113.315, 22.505) is about 550 m from the road along 22.51
     (f,) = inp.report.by_code("far_from_road")
     assert f.file.endswith("schools.csv") and f.row == 4 and f.id == "S3"
-    from planner.run import road_network
+    from planner.pipeline import road_network
 
     g = road_network(inp)
     ys = np.array([d for _, d in g.nodes(data="y")])

@@ -67,14 +67,14 @@ def test_complete_run_exits_0_with_status(city, tmp_path):
 @pytest.mark.parametrize(
     ("target", "step", "lost", "kept"),
     [
-        ("planner.run.demand_table", "demand", "needs.csv", "compliance.csv"),
-        ("planner.run.school_capacity", "supply", "school_capacity.csv", "equity_schools.csv"),
-        ("planner.run.school_compliance", "compliance", "compliance.csv", "needs.csv"),
-        ("planner.run.school_indicators", "equity", "equity_schools.csv", "needs.csv"),
-        ("planner.io.run_output.write_excel", "excel", "results.xlsx", "needs.csv"),
-        ("planner.io.run_output.demand_capacity_chart", "charts", None, "results.xlsx"),
+        ("planner.pipeline.demand_table", "demand", "needs.csv", "compliance.csv"),
+        ("planner.pipeline.school_capacity", "supply", "school_capacity.csv", "equity_schools.csv"),
+        ("planner.pipeline.school_compliance", "compliance", "compliance.csv", "needs.csv"),
+        ("planner.pipeline.school_indicators", "equity", "equity_schools.csv", "needs.csv"),
+        ("planner.outputs.run_output.write_excel", "excel", "results.xlsx", "needs.csv"),
+        ("planner.outputs.run_output.demand_capacity_chart", "charts", None, "results.xlsx"),
         ("planner.maps.gap_map", "map", "map.html", "results.xlsx"),
-        ("planner.io.run_output.summary_page", "html", None, "needs.csv"),
+        ("planner.outputs.run_output.summary_page", "html", None, "needs.csv"),
     ],
 )
 def test_a_failed_step_keeps_every_other_output(
@@ -102,7 +102,7 @@ def test_a_failed_step_keeps_every_other_output(
 
 
 def test_steps_that_need_a_failed_step_are_skipped(city, tmp_path, monkeypatch):
-    monkeypatch.setattr("planner.run.demand_table", boom)
+    monkeypatch.setattr("planner.pipeline.demand_table", boom)
     out = tmp_path / "out"
     r = _run(city.write(), out)
     assert r.exit_code == 4
@@ -113,8 +113,8 @@ def test_steps_that_need_a_failed_step_are_skipped(city, tmp_path, monkeypatch):
 
 
 def test_forecast_failure_falls_back_and_exits_4(city, tmp_path, monkeypatch):
-    monkeypatch.setattr("planner.run.forecast_unavailable", lambda inputs: None)
-    monkeypatch.setattr("planner.run.forecast_for", boom)
+    monkeypatch.setattr("planner.api.forecast_unavailable", lambda inputs: None)
+    monkeypatch.setattr("planner.api.forecast_for", boom)
     out = tmp_path / "out"
     r = _run(city.write(), out)
     assert r.exit_code == 4, r.output
@@ -190,7 +190,7 @@ def test_siting_stopped_by_the_clock_exits_3(city, tmp_path, monkeypatch):
 def test_a_failed_step_outranks_the_clock(demo_result):
     import copy
 
-    from planner.run import StepOutcome
+    from planner.pipeline import StepOutcome
 
     r = copy.copy(demo_result)
     r.tables = {**demo_result.tables, "siting_summary": pd.DataFrame([{"stopped_by_clock": True}])}
@@ -201,16 +201,16 @@ def test_a_failed_step_outranks_the_clock(demo_result):
 
 
 def test_compute_without_isolation_raises(city, monkeypatch):
-    from planner.io.load import load_inputs
-    from planner.io.norms import load_norms
-    from planner.io.scenario import read_scenario
-    from planner.run import compute
+    from planner.api import compute_run
+    from planner.inputs.load import load_inputs
+    from planner.inputs.norms import load_norms
+    from planner.inputs.scenario import read_scenario
 
-    monkeypatch.setattr("planner.run.school_indicators", boom)
+    monkeypatch.setattr("planner.pipeline.school_indicators", boom)
     inputs = load_inputs(read_scenario(city.write()))
     with pytest.raises(RuntimeError, match="boom"):
-        compute(inputs, load_norms("guangdong"), isolate=False)
-    res = compute(inputs, load_norms("guangdong"))
+        compute_run(inputs, load_norms("guangdong"), forecast=None, isolate=False)
+    res = compute_run(inputs, load_norms("guangdong"), forecast=None)
     assert res.status("equity") == "failed" and "needs" in res.tables
 
 
@@ -218,7 +218,7 @@ def test_internal_error_writes_a_crash_report(city, tmp_path, monkeypatch):
     def crash(*_a, **_k):
         raise ZeroDivisionError("unexpected")
 
-    monkeypatch.setattr("planner.run.compute", crash)
+    monkeypatch.setattr("planner.api.compute", crash)
     out = tmp_path / "runs" / "out"
     r = _run(city.write(), out)
     assert r.exit_code == errors.EXIT_INTERNAL
@@ -231,7 +231,7 @@ def test_internal_error_writes_a_crash_report(city, tmp_path, monkeypatch):
 
 
 def test_validate_crash_report_beside_the_scenario(city, monkeypatch):
-    monkeypatch.setattr("planner.io.load.cross_check", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("planner.inputs.load.cross_check", lambda *a, **k: 1 / 0)
     r = CliRunner().invoke(app, ["validate", str(city.write())])
     assert r.exit_code == 70 and "Traceback" not in r.output
     assert list(city.root.glob("planner-crash-*.txt"))
@@ -258,7 +258,7 @@ def test_overwrite_replaces_only_a_previous_run(city, tmp_path):
 
 def test_out_is_checked_before_computing(city, tmp_path, monkeypatch):
     called = []
-    monkeypatch.setattr("planner.io.load.load_inputs", lambda *a, **k: called.append(1))
+    monkeypatch.setattr("planner.inputs.load.load_inputs", lambda *a, **k: called.append(1))
     (tmp_path / "taken").mkdir()
     r = _run(city.write(), tmp_path / "taken")
     assert r.exit_code == 2 and "already exists" in r.output
@@ -266,7 +266,7 @@ def test_out_is_checked_before_computing(city, tmp_path, monkeypatch):
 
 
 def test_a_second_run_to_a_locked_folder_refuses(city, tmp_path):
-    from planner.io.writers import OutputFolder
+    from planner.outputs.writers import OutputFolder
 
     out = tmp_path / "out"
     first = OutputFolder(out)  # a run in progress holds the lock
@@ -302,7 +302,7 @@ def test_stale_lock_and_partial_folders_of_dead_runs_are_cleaned(city, tmp_path)
 
 def test_a_live_lock_elsewhere_is_respected_until_a_day_old(tmp_path):
     from planner.errors import OutputFolderError
-    from planner.io.writers import OutputFolder
+    from planner.outputs.writers import OutputFolder
 
     lock = tmp_path / ".out.lock"
     lock.write_text(
@@ -339,14 +339,16 @@ def test_validate_groups_problems_and_writes_the_full_list(city):
 def test_without_a_chinese_font_one_warning_not_a_flood(city, tmp_path, monkeypatch):
     import warnings
 
-    from planner.io.load import load_inputs
-    from planner.io.norms import load_norms
-    from planner.io.run_output import write_run
-    from planner.io.scenario import read_scenario
-    from planner.run import compute
+    from planner.api import compute_run
+    from planner.inputs.load import load_inputs
+    from planner.inputs.norms import load_norms
+    from planner.inputs.scenario import read_scenario
+    from planner.outputs.run_output import write_run
 
     monkeypatch.setattr("planner.reports.charts.cjk_font", lambda: None)
-    result = compute(load_inputs(read_scenario(city.write())), load_norms("guangdong"))
+    result = compute_run(
+        load_inputs(read_scenario(city.write())), load_norms("guangdong"), forecast=None
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         write_run(result, tmp_path / "out")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from planner.errors import ScenarioError, UnknownKeyError
-from planner.io.scenario import read_scenario, write_scenario
+from planner.inputs.scenario import read_scenario, write_scenario
 from planner.scenario import scenario_from_dict
 
 MIN = {

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
-from planner.io.norms import load_norms
+from planner.inputs.norms import load_norms
 from planner.scenario import SitingSpec
 from planner.siting.problem import (
     OPTION_COLUMNS,
@@ -196,7 +196,8 @@ def test_nothing_within_reach_reason():
 
 
 def test_nine_year_split():
-    assert nine_year_split(36) == (24, 12) and nine_year_split(45) == (30, 15)
+    assert nine_year_split(36, (6, 3)) == (24, 12) and nine_year_split(45, (6, 3)) == (30, 15)
+    assert nine_year_split(36, (5, 4)) == (20, 16)
 
 
 # ------------------------------------------------------------------ single sourcing
@@ -398,7 +399,8 @@ def test_roads_file_to_graph(tmp_path):
     # the same river as lines: two bank roads and the bridge, read back from a GeoPackage
     from shapely.geometry import LineString
 
-    from planner.io.roads import read_roads, roads_graph
+    from planner.geo.roads import roads_graph
+    from planner.inputs.roads import read_roads
 
     lines = gpd.GeoDataFrame(
         {"oneway": [False, False, False]},
@@ -565,7 +567,7 @@ def test_demo_plan_small(tmp_path):
         siting__mip_gap=0.01,
     )
     r = api.run(sc)
-    o = site_schools(r.inputs, r.norms, r.tables["needs"], r.tables["school_capacity"])
+    o = site_schools(r.inputs, r.norms, r.tables["needs"], r.tables["school_capacity"], r.settings)
     s = o.tables["siting_summary"].iloc[0]
     assert s["projects"] > 0 and s["seats_added"] > 0
     assert s["gap"] <= 0.01 + 1e-9 or s["status"] == "Time limit reached"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from planner.demand import norm_requirement
 from planner.gaps import city_totals, class_size_bands, school_compliance, seat_gaps
-from planner.io.norms import load_norms
+from planner.inputs.norms import load_norms
 from planner.supply import capacity_by_unit, school_capacity
 
 

@@ -35,7 +35,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import MultiPoint, Polygon
 
-from planner.io.crs import wgs84_to_gcj02
+from planner.geo.crs import wgs84_to_gcj02
 
 SEED = 20251
 BASE_YEAR = 2025

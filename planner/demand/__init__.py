@@ -7,17 +7,61 @@ norms come from a :class:`planner.norms.Norms` object, never from literals.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-from planner.norms import Norms
+from planner.errors import ParameterError
+from planner.norms import STAGES, Norms
 
-__all__ = ["STAGES", "norm_requirement", "population_for_year"]
+if TYPE_CHECKING:
+    from planner.scenario import DemandSpec
 
-#: compulsory-education stages the planner counts seats for (小学, 初中)
-STAGES = ("primary", "junior")
+__all__ = [
+    "STAGES",
+    "demand_table",
+    "development_seats",
+    "norm_requirement",
+    "per_thousand_seats",
+    "population_for_year",
+    "whole_seats",
+]
+
+
+def per_thousand_seats(residents: ArrayLike, per_thousand: ArrayLike) -> np.ndarray:
+    """The per-thousand rule (千人学位数), the one place it is written: seats of a stage.
+
+    Parameters
+    ----------
+    residents : array-like
+        Residents (常住人口).
+    per_thousand : array-like
+        Seats per 1,000 residents of the stage (``seats_per_thousand.<stage>``).
+
+    Returns
+    -------
+    ndarray
+        ``residents / 1000 × per_thousand`` (not rounded; see :func:`whole_seats`).
+
+    Examples
+    --------
+    >>> per_thousand_seats([12_345, 1_000], 80).tolist()
+    [987.6, 80.0]
+    >>> whole_seats(per_thousand_seats([12_345, 1_000], 80)).tolist()
+    [988, 80]
+    """
+    return np.asarray(residents, dtype=float) / 1000.0 * np.asarray(per_thousand, dtype=float)
+
+
+def whole_seats(seats: ArrayLike) -> np.ndarray:
+    """Seats rounded up to whole seats (a requirement is never rounded down).
+
+    Rounded to 6 decimals first, so that 80.00000000001 from binary floating point is 80.
+    """
+    return np.ceil(np.round(np.asarray(seats, dtype=float), 6)).astype("int64")
 
 
 def population_for_year(population: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -79,9 +123,7 @@ def norm_requirement(
     )
     base = population[["unit_id", "year", "population"]].reset_index(drop=True)
     out = base.merge(rates, how="cross")
-    seats = out["population"].to_numpy(float) / 1000.0 * out["per_thousand"].to_numpy(float)
-    # guard against 80.00000000001 from binary floating point before rounding up
-    out["norm_seats"] = np.ceil(np.round(seats, 6)).astype("int64")
+    out["norm_seats"] = whole_seats(per_thousand_seats(out["population"], out["per_thousand"]))
     order = {s: i for i, s in enumerate(stages)}
     out = out.sort_values(
         ["year", "unit_id", "stage"], key=lambda c: c.map(order) if c.name == "stage" else c
@@ -275,3 +317,155 @@ def forecast_requirement(
         }
     )
     return out
+
+
+def development_seats(
+    arrivals: pd.DataFrame,
+    norms: Norms,
+    demand: DemandSpec,
+    *,
+    stages: Iterable[str] = STAGES,
+) -> pd.DataFrame:
+    """Seats the residents of planned housing need, per development × stage × year.
+
+    Parameters
+    ----------
+    arrivals : DataFrame
+        From :func:`development_arrivals`: ``dev_id, unit_id, year, residents``.
+    norms : Norms
+        Supplies ``seats_per_thousand.<stage>``.
+    demand : DemandSpec
+        ``development_method`` (``persons``: the per-thousand rule on the residents,
+        :func:`per_thousand_seats`; ``pupil_yield``: households × ``pupil_yield``) and
+        ``persons_per_household``.
+    stages : iterable of str
+        Stages to compute.
+
+    Returns
+    -------
+    DataFrame
+        ``dev_id, unit_id, year, stage, seats`` (not rounded).
+    """
+    frames = []
+    for stage in stages:
+        if demand.development_method == "persons":
+            seats = per_thousand_seats(arrivals["residents"], norms.per_thousand(stage))
+        else:
+            households = arrivals["residents"].to_numpy(float) / demand.persons_per_household
+            seats = households * float(getattr(demand.pupil_yield, stage))
+        frames.append(arrivals[["dev_id", "unit_id", "year"]].assign(stage=stage, seats=seats))
+    return pd.concat(frames, ignore_index=True)
+
+
+def demand_table(
+    population: pd.DataFrame,
+    norms: Norms,
+    demand: DemandSpec,
+    *,
+    base_year: int,
+    years: Sequence[int],
+    developments: pd.DataFrame | None = None,
+    schools: pd.DataFrame | None = None,
+    forecast: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Seat requirement per unit × stage × year from the base year to the horizon.
+
+    Population: observed totals, projected by the log-linear trend of the last
+    ``demand.trend_years`` years (scaled to ``demand.population_control`` when given),
+    plus the residents of planned housing (``demand.development_method``); the
+    per-thousand norm gives ``norm_seats``.
+
+    When an enrolment ``forecast`` (``unit_id, stage, year, p10, p50, p90``) is given,
+    ``forecast_seats`` is its P50 plus the development seats (the forecast of today's
+    residents does not contain the newcomers), split into public and private seats by
+    :func:`forecast_requirement` with the private shares of ``schools``.
+
+    Parameters
+    ----------
+    population : DataFrame
+        Canonical population totals ``unit_id, year, population``.
+    norms : Norms
+        The norms in force.
+    demand : DemandSpec
+        The scenario's ``[demand]`` settings.
+    base_year : int
+        The last observed year.
+    years : sequence of int
+        The planning years (base year to horizon).
+    developments, schools : DataFrame, optional
+        Canonical planned housing and schools (``schools`` is needed with a forecast).
+    forecast : DataFrame, optional
+        Projected pupils.
+
+    Returns
+    -------
+    DataFrame
+        ``unit_id, year, stage, population, population_source, development_residents,
+        per_thousand, development_seats, norm_seats, forecast_seats`` and, with a
+        forecast, ``forecast_p10, forecast_p90, forecast_public, forecast_private``.
+    """
+    d = demand
+    years = list(years)
+    pop = project_population_trend(population, base_year, years, window=d.trend_years)
+    pop = pop.rename(columns={"source": "population_source"})
+    if d.population_control:
+        from planner.forecast.pipeline import reconcile
+
+        ctl = reconcile(pop, {int(k): float(v) for k, v in d.population_control.items()})
+        projected = (pop["population_source"] != "observed").to_numpy()
+        pop.loc[projected, "population"] = np.round(ctl.loc[projected, "population"]).astype(
+            "int64"
+        )
+    pop["development_residents"] = 0
+    key_pop = pd.MultiIndex.from_frame(pop[["unit_id", "year"]])
+    dev_seats_uy = None
+    if d.include_developments and developments is not None and len(developments):
+        arr = development_arrivals(
+            developments,
+            years,
+            persons_per_household=d.persons_per_household,
+            occupancy_years=d.occupancy_years,
+        )
+        per_unit = arr.groupby(["unit_id", "year"])["residents"].sum()
+        pop["development_residents"] = (
+            per_unit.reindex(key_pop).fillna(0).astype("int64").to_numpy()
+        )
+        if d.development_method == "pupil_yield":
+            dev_seats_uy = (
+                development_seats(arr, norms, d)
+                .groupby(["unit_id", "year", "stage"])["seats"]
+                .sum()
+            )
+    counted = pop["population"] + (
+        pop["development_residents"] if d.development_method == "persons" else 0
+    )
+    req = norm_requirement(pop.assign(population=counted)[["unit_id", "year", "population"]], norms)
+    extra = pop.set_index(["unit_id", "year"])
+    key = pd.MultiIndex.from_frame(req[["unit_id", "year"]])
+    req["population_source"] = extra["population_source"].reindex(key).to_numpy()
+    req["development_residents"] = extra["development_residents"].reindex(key).to_numpy()
+    if d.development_method == "persons":
+        dev_seats = per_thousand_seats(req["development_residents"], req["per_thousand"])
+    else:
+        key3 = pd.MultiIndex.from_frame(req[["unit_id", "year", "stage"]])
+        dev_seats = (
+            np.zeros(len(req))
+            if dev_seats_uy is None
+            else dev_seats_uy.reindex(key3).fillna(0.0).to_numpy(float)
+        )
+        req["norm_seats"] = req["norm_seats"] + whole_seats(dev_seats)
+    req["development_seats"] = whole_seats(dev_seats)
+    req["forecast_seats"] = np.nan
+    if forecast is not None and len(forecast):
+        if schools is None:
+            raise ParameterError("demand_table needs the schools table with a forecast")
+        fr = forecast_requirement(
+            forecast,
+            private_shares(schools),
+            migrant_public_share=float(norms["migrant_public_share"]),
+        )
+        req = req.merge(fr, on=["unit_id", "stage", "year"], how="left")
+        dev = req["development_seats"] if d.include_developments else 0
+        req["forecast_seats"] = np.ceil(np.round(req["forecast_p50"], 6)) + dev  # NaN kept
+        req["forecast_public"] = req["forecast_public"] + dev
+    return req

@@ -1,7 +1,7 @@
 """The scenario's forecast (情景预测): births → population → entry → enrolment, with its record.
 
 :func:`forecast_units` is **the** forecast entry: ``planner run`` (through
-:func:`planner.run.forecast_for` and :func:`enrolment_forecast`), ``planner backtest``,
+:func:`planner.pipeline.forecast_for` and :func:`enrolment_forecast`), ``planner backtest``,
 :func:`planner.api.forecast` and the real-data benchmarks (``benchmarks/forecast``) all
 call it, so the forecast a bureau gets is the forecast that was measured. It is pure:
 long tables (:class:`ForecastData`) and settings resolved once from the scenario
@@ -59,6 +59,7 @@ from planner.forecast.select import (
     rolling_intervals,
 )
 from planner.forecast.stats import DampedTrend
+from planner.norms import DEFAULT_GRADES, Norms
 
 __all__ = [
     "ForecastData",
@@ -76,16 +77,30 @@ __all__ = [
 ]
 
 SEX_CODES = {"male": "M", "female": "F"}
-STAGE_OF_GRADE = {g: ("primary" if g <= 6 else "junior") for g in range(1, 10)}
-#: entry grade, length and birth-to-entry lag of each stage
-STAGE_SPEC = {
-    "primary": {"first_grade": 1, "duration": 6, "lag": 6},
-    "junior": {"first_grade": 7, "duration": 3, "lag": 12},
-}
+
+
+def stage_of_grade(grades: Mapping[str, tuple[int, int]]) -> dict[int, str]:
+    """Grade → stage from the first and last grade of each stage (the norms' ``grades.*``)."""
+    return {g: s for s, (lo, hi) in grades.items() for g in range(int(lo), int(hi) + 1)}
+
+
+def stage_spec(grades: Mapping[str, tuple[int, int]]) -> dict[str, dict[str, int]]:
+    """Entry grade, length and birth-to-entry lag of each stage (grade 1 ≈ age 6)."""
+    return {
+        s: {"first_grade": int(lo), "duration": int(hi) - int(lo) + 1, "lag": int(lo) + 5}
+        for s, (lo, hi) in grades.items()
+    }
+
+
+def school_age_groups(grades: Mapping[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """The school-age groups of the stages (``"6–11"``, ``"12–14"`` for 六三制)."""
+    return {f"{lo + 5}–{hi + 5}": (int(lo) + 5, int(hi) + 5) for lo, hi in grades.values()}
+
+
 #: ratio-averaging windows tried when ``ratio_years = "auto"``
 RATIO_WINDOWS = (1, 3, 5)
-#: school-age groups reported from the population path
-SCHOOL_AGE_GROUPS = {"6–11": (6, 11), "12–14": (12, 14)}
+#: school-age groups reported from the population path (of the default grades)
+SCHOOL_AGE_GROUPS = school_age_groups(DEFAULT_GRADES)
 #: label suffix of a bias-corrected candidate
 BIAS = "~bias"
 #: reference methods always backtested next to the candidates
@@ -133,6 +148,9 @@ class ForecastSettings:
         City control totals of pupils by stage and year.
     age_groups : mapping
         School-age groups reported (label → first and last age; default 6–11, 12–14).
+    grades : mapping
+        First and last grade of each stage (the norms' ``grades.*``: 六三制 or 五四制;
+        default :data:`planner.norms.DEFAULT_GRADES`).
     """
 
     population_method: str = AUTO
@@ -155,6 +173,7 @@ class ForecastSettings:
     age_groups: Mapping[str, tuple[int, int]] = field(
         default_factory=lambda: dict(SCHOOL_AGE_GROUPS)
     )
+    grades: Mapping[str, tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_GRADES))
 
 
 @dataclass
@@ -242,9 +261,15 @@ class ForecastResult:
 # ---- settings and data from a scenario ------------------------------------------------
 
 
-def settings_from_scenario(scenario, schedules: Mapping | None = None) -> ForecastSettings:
-    """The scenario's ``[forecast]`` as :class:`ForecastSettings` (its tables included)."""
+def settings_from_scenario(
+    scenario, schedules: Mapping | None = None, norms: Norms | None = None
+) -> ForecastSettings:
+    """The scenario's ``[forecast]`` as :class:`ForecastSettings` (its tables included).
+
+    ``norms`` give the grades of each stage (六三制 or 五四制; None: the default).
+    """
     f = scenario.forecast
+    grades = dict(norms.stage_grades()) if norms is not None else dict(DEFAULT_GRADES)
     sched = schedules or {}
     surv, fert = sched.get("survival"), sched.get("fertility")
     return ForecastSettings(
@@ -260,6 +285,8 @@ def settings_from_scenario(scenario, schedules: Mapping | None = None) -> Foreca
         schedule_year=scenario.base_year if (surv is not None or fert is not None) else None,
         bias_correction=f.bias_correction,
         enrolment_control={k: dict(v) for k, v in f.enrolment_control.items()},
+        age_groups=school_age_groups(grades),
+        grades=grades,
     )
 
 
@@ -316,7 +343,7 @@ def forecast_units(
     """
     if horizon <= base_year:
         raise ScenarioError(f"horizon {horizon} must be after the base year {base_year}.")
-    d = _normalised(data, base_year)
+    d = _normalised(data, base_year, settings.grades)
     pop_part = _population_part(d, base_year=base_year, horizon=horizon, settings=settings)
     enr_part = _enrolment_part(d, pop_part, base_year=base_year, horizon=horizon, settings=settings)
     parts = [p for p in (pop_part, enr_part) if p is not None]
@@ -342,7 +369,9 @@ def _cut(df: pd.DataFrame | None, year: int) -> pd.DataFrame | None:
     return None if df is None else df.loc[df["year"] <= year]
 
 
-def _normalised(data: ForecastData, base_year: int) -> ForecastData:
+def _normalised(
+    data: ForecastData, base_year: int, stage_grades: Mapping[str, tuple[int, int]]
+) -> ForecastData:
     births = _cut(data.births, base_year)
     if births is not None:
         births = births.dropna(subset=["value"]).astype({"year": "int64"})
@@ -351,11 +380,11 @@ def _normalised(data: ForecastData, base_year: int) -> ForecastData:
     totals = _cut(data.totals, base_year)
     intake = _cut(data.intake, base_year)
     if grades is not None and len(grades):
-        g = grades.assign(stage=grades["grade"].map(STAGE_OF_GRADE))
+        g = grades.assign(stage=grades["grade"].map(stage_of_grade(stage_grades)))
         if totals is None:
             totals = g.groupby(["unit_id", "year", "stage"], as_index=False)["value"].sum()
         if intake is None:
-            first = {s: v["first_grade"] for s, v in STAGE_SPEC.items()}
+            first = {s: v["first_grade"] for s, v in stage_spec(stage_grades).items()}
             e = g.loc[g["grade"] == g["stage"].map(first)]
             intake = e.groupby(["unit_id", "year", "stage"], as_index=False)["value"].sum()
     parents = dict(data.parents or {})
@@ -649,7 +678,9 @@ def _accuracy_table(target: str, outer: pd.DataFrame, settings: ForecastSettings
 # ---- part 2: enrolment ----------------------------------------------------------------
 
 
-def stage_cohorts(stage: str, prior_share: float) -> dict[int, float]:
+def stage_cohorts(
+    stage: str, prior_share: float, grades: Mapping[str, tuple[int, int]] = DEFAULT_GRADES
+) -> dict[int, float]:
     """Birth-year lags of the grades of a stage and their weights (出生队列权重).
 
     A grade-*g* pupil of school year *t* was born in calendar year ``t − 5 − g``, or —
@@ -657,9 +688,9 @@ def stage_cohorts(stage: str, prior_share: float) -> dict[int, float]:
     births and the 1 September cut-off).
     """
     s = float(prior_share)
-    grades = range(1, 7) if stage == "primary" else range(7, 10)
+    lo, hi = grades[stage]
     out: dict[int, float] = {}
-    for g in grades:
+    for g in range(int(lo), int(hi) + 1):
         out[5 + g] = out.get(5 + g, 0.0) + (1.0 - s)
         if s > 0:
             out[6 + g] = out.get(6 + g, 0.0) + s
@@ -775,7 +806,10 @@ def _member_forecasts(
         for n in windows:
             est = gp if n == n0 else gp.with_window(n, settings.entry_years or n)
             p = est.predict(H + origin - est.origin_, X=births_all)
-            p = p.assign(stage=p["grade"].map(STAGE_OF_GRADE), missing=p["forecast"].isna())
+            p = p.assign(
+                stage=p["grade"].map(stage_of_grade(settings.grades)),
+                missing=p["forecast"].isna(),
+            )
             grp = p.groupby(["unit_id", "year", "stage"], as_index=False)
             p = grp.agg(forecast=("forecast", "sum"), missing=("missing", "any"))
             # a stage total needs every grade of the stage
@@ -784,11 +818,11 @@ def _member_forecasts(
     elif method in ("birth_to_entry", "stock_flow"):
         intake = _stage_frames(_cut(d.intake, origin))
         for stage, tot in _stage_frames(totals).items():
-            spec = STAGE_SPEC[stage]
+            spec = stage_spec(settings.grades)[stage]
             if method == "birth_to_entry":
-                base = ConstantRatio(lags=stage_cohorts(stage, s), n_years=windows[0]).fit(
-                    tot, births
-                )
+                base = ConstantRatio(
+                    lags=stage_cohorts(stage, s, settings.grades), n_years=windows[0]
+                ).fit(tot, births)
                 ests = {n: base if n == windows[0] else base.with_window(n) for n in windows}
             else:
                 if stage not in intake:
@@ -1060,8 +1094,12 @@ def forecast_record(tables: Mapping[str, pd.DataFrame]) -> dict[str, object] | N
     return {"line": forecast_line(tables), "chosen": chosen, "out_of_sample": accuracy}
 
 
-def enrolment_forecast(inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+def enrolment_forecast(
+    inputs, norms: Norms | None = None
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The scenario's enrolment forecast: :func:`forecast_units` on its inputs.
+
+    ``norms`` (the norms in force) give the grades of each stage (六三制 / 五四制).
 
     Returns
     -------
@@ -1077,7 +1115,7 @@ def enrolment_forecast(inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         data_from_inputs(inputs),
         base_year=sc.base_year,
         horizon=sc.horizon,
-        settings=settings_from_scenario(sc, inputs.schedules),
+        settings=settings_from_scenario(sc, inputs.schedules, norms),
     )
     if result.enrolment is None:
         raise ForecastError(

@@ -12,9 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from planner.norms import Norms
+from planner.norms import STAGES, Norms
 
 __all__ = [
+    "grade_class_sizes",
+    "room_checks",
     "REQUIREMENT_BASES",
     "seat_gaps",
     "city_totals",
@@ -224,3 +226,43 @@ def school_compliance(
         "oversized_school",
     ]
     return c[cols].sort_values(["school_id", "stage"]).reset_index(drop=True)
+
+
+def grade_class_sizes(enrolment: pd.DataFrame, year: int, norms: Norms) -> pd.DataFrame:
+    """Average class size per school and grade in ``year`` (class-level 大班额 check).
+
+    The stage of a grade is the norms' (``grades.*``: 六三制 or 五四制).
+
+    Returns
+    -------
+    DataFrame
+        ``school_id, grade, stage, students, classes, avg_class_size, class_cap,
+        oversized_class, class_size_band``.
+    """
+    e = enrolment.loc[(enrolment["year"] == year) & enrolment["classes"].notna()].copy()
+    e = e.loc[e["classes"] > 0]
+    e["stage"] = e["grade"].map(norms.stage_of_grade())
+    e["avg_class_size"] = (e["students"] / e["classes"]).astype(float).round(1)
+    e["class_cap"] = e["stage"].map({s: norms.class_cap(s) for s in STAGES})
+    e["oversized_class"] = e["avg_class_size"] > e["class_cap"]
+    e["class_size_band"] = class_size_bands(e["avg_class_size"])
+    cols = ["school_id", "grade", "stage", "students", "classes", "avg_class_size", "class_cap"]
+    return e[[*cols, "oversized_class", "class_size_band"]].reset_index(drop=True)
+
+
+def room_checks(schools: pd.DataFrame, norms: Norms) -> pd.DataFrame:
+    """Music and art rooms: at least one each per ``rooms.classes_per_*_room`` classes.
+
+    Room areas (≥ 96 / 90 m²) are not in the schools table and are not checked.
+    """
+    s = schools.loc[schools["status"] == "existing"]
+    classes = (s["classes_primary"].fillna(0) + s["classes_junior"].fillna(0)).astype(float)
+    out = pd.DataFrame({"school_id": s["school_id"], "classes": classes})
+    for room in ("music", "art"):
+        per = float(norms[f"rooms.classes_per_{room}_room"])
+        need = np.ceil(classes / per)
+        have = s[f"{room}_rooms"].astype("Float64")
+        out[f"{room}_rooms"] = have
+        out[f"{room}_rooms_needed"] = need.astype("int64")
+        out[f"{room}_rooms_ok"] = (have >= need).astype("boolean")
+    return out.reset_index(drop=True)

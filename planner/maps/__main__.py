@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--png", default=None, help="also export a PNG figure")
     ap.add_argument("--pdf", default=None, help="also export a PDF figure")
     args = ap.parse_args(argv)
-    from planner.maps.export import map_command
+    from planner.api import map_command  # the one orchestration (as `planner map`)
 
     try:
         files = map_command(

@@ -42,6 +42,11 @@ _DEFAULT_ATTRIBUTION = {
 }
 
 
+#: placeholders of local tiles in the page, replaced when the page is saved
+LOCAL_TILES_TOKEN = "__PLANNER_LOCAL_TILES__"
+LOCAL_TILES_URL = "__PLANNER_LOCAL_TILE_URL__/{z}/{x}/{y}"
+
+
 @dataclass
 class TileLayerSpec:
     """One tile layer of the basemap: a URL template (``{z}/{x}/{y}``, ``{s}``)."""

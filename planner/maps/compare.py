@@ -12,7 +12,7 @@ The frames talk through ``window.postMessage`` only: each map page gets a short 
 that reports its view to the parent page after every move and applies a view the parent
 sends; the parent relays a view from one frame to the other. This works from a local
 file (``file://``), where the frames cannot reach into each other, and needs no network
-and no plugin. The script adds nothing external; :func:`planner.io.compare
+and no plugin. The script adds nothing external; :func:`planner.outputs.compare
 .write_comparison` checks that the combined page loads no URL the two maps did not
 already load.
 """

@@ -4,7 +4,7 @@
 headless Chromium, Chrome or Edge that is already installed (driven by Playwright; no
 browser is downloaded), sets the stage, year, plan and project filter, hides the
 controls and saves the page as PNG and/or PDF at the paper size of ``[map.export]``.
-:func:`map_command` is ``planner map``.
+:func:`planner.api.map_command` is ``planner map``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from planner.errors import ExportError
 
-__all__ = ["ExportError", "find_browser", "export_figure", "map_command", "PAPER_MM"]
+__all__ = ["ExportError", "find_browser", "export_figure", "run_export_spec", "PAPER_MM"]
 
 #: paper sizes in millimetres (width, height) in landscape
 PAPER_MM = {"A4": (297, 210), "A3": (420, 297)}
@@ -192,96 +192,13 @@ def export_figure(
     return written
 
 
-def _run_spec(folder: Path) -> dict[str, Any]:
+def run_export_spec(folder: Path) -> dict[str, Any]:
+    """The ``[map.export]`` page set-up a run folder's manifest recorded ({} if none)."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         return dict(manifest.get("scenario", {}).get("map", {}).get("export", {}))
     except (OSError, ValueError):
         return {}
-
-
-def map_command(
-    source: str | os.PathLike[str],
-    *,
-    out: str | os.PathLike[str] | None = None,
-    png: str | os.PathLike[str] | None = None,
-    pdf: str | os.PathLike[str] | None = None,
-    state: Mapping[str, Any] | None = None,
-    lang: str | None = None,
-    siting: bool = False,
-) -> list[Path]:
-    """``planner map``: the map of a run folder or a scenario, as HTML, PNG and/or PDF.
-
-    Parameters
-    ----------
-    source : path-like
-        A ``planner run`` output folder (its ``map.html`` is used) or a scenario
-        ``.toml`` (computed here, without siting unless ``siting``).
-    out : path-like, optional
-        HTML file to write (default for a scenario: ``maps/<scenario>_map.html``; for a
-        run folder the page is only copied when given).
-    png, pdf : path-like, optional
-        Figures to export (:func:`export_figure`, page set-up from ``[map.export]``).
-    state : mapping, optional
-        What the figures show (stage, year, plan, project filter).
-    lang : str, optional
-        Language of a map computed from a scenario.
-    siting : bool
-        Plan new schools first when ``source`` is a scenario (takes minutes).
-    """
-    from planner.errors import closest
-    from planner.scenario import MAP_LAYERS, ExportSpec
-
-    for name in (state or {}).get("layers", {}) or {}:
-        if name not in MAP_LAYERS:
-            hint = closest(name, MAP_LAYERS)
-            raise ExportError(
-                f"unknown map layer '{name}'"
-                + (f"; did you mean '{hint}'?" if hint else "")
-                + f" Valid: {', '.join(MAP_LAYERS)}"
-            )
-    src = Path(source)
-    written: list[Path] = []
-    if src.is_dir():
-        page = src / "map.html"
-        if not page.is_file():
-            raise ExportError(
-                f"{src}: no map.html in this folder; give the --out folder of a `planner run`"
-            )
-        spec = {**ExportSpec().model_dump(), **_run_spec(src)}
-        if out is not None:
-            target = Path(out)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(page, target)
-            files = src / "map_files"  # local basemap tiles the page refers to
-            if files.is_dir():
-                shutil.copytree(files, target.parent / "map_files", dirs_exist_ok=True)
-            written.append(target)
-    elif src.suffix.lower() == ".toml":
-        from planner.api import run
-        from planner.io.scenario import read_scenario
-        from planner.maps.gap import gap_map
-        from planner.maps.offline import save_offline
-
-        sc = read_scenario(src)
-        result = run(sc, siting=siting and sc.inputs.sites is not None)
-        target = Path(out) if out is not None else Path("maps") / f"{src.stem}_map.html"
-        page = save_offline(gap_map(result, lang=lang), target)
-        written.append(page)
-        spec = sc.map.export.model_dump()
-    else:
-        raise ExportError(f"{src}: give a run folder or a scenario .toml file")
-    if png is not None or pdf is not None:
-        written += export_figure(
-            page,
-            png=png,
-            pdf=pdf,
-            state=state,
-            paper=spec["paper"],
-            orientation=spec["orientation"],
-            scale=float(spec["scale"]),
-        )
-    return written
 
 
 if __name__ == "__main__":  # pragma: no cover

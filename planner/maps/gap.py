@@ -1,6 +1,6 @@
 """The seat-gap map of a run (学位缺口与学校布局图).
 
-:func:`gap_map` draws a :class:`~planner.run.RunResult` on an offline Leaflet page: the
+:func:`gap_map` draws a :class:`~planner.pipeline.RunResult` on an offline Leaflet page: the
 seat gap of every planning unit for every plan year, before and after the plan, on one
 shared classed scale; existing schools sized by seats and coloured by utilisation, with
 大班额 / 大校额 rings; schools under construction or planned; candidate education land
@@ -34,8 +34,14 @@ from shapely.geometry import mapping
 import planner
 from planner.errors import MapError
 from planner.gaps import gaps_after_plan
-from planner.io.crs import to_gcj02_geoseries
-from planner.maps.basemap import Basemap, BasemapError, resolve_basemap
+from planner.geo.crs import to_gcj02_geoseries
+from planner.maps.basemap import (
+    LOCAL_TILES_TOKEN,
+    LOCAL_TILES_URL,
+    Basemap,
+    BasemapError,
+    resolve_basemap,
+)
 from planner.maps.classify import GapScale, scale_for
 from planner.maps.labels import LANGS, label, value_label
 from planner.maps.offline import offline_map
@@ -223,7 +229,7 @@ def school_table(result: Any) -> gpd.GeoDataFrame:
     Parameters
     ----------
     result : RunResult
-        From :func:`planner.run.compute`.
+        From :func:`planner.pipeline.compute`.
 
     Returns
     -------
@@ -402,7 +408,7 @@ def gap_map(
     Parameters
     ----------
     result : RunResult
-        From :func:`planner.run.compute` (tables ``needs`` and ``compliance``; with a
+        From :func:`planner.pipeline.compute` (tables ``needs`` and ``compliance``; with a
         plan ``projects``, ``unserved``, ``gaps_after`` and the layers ``catchments`` and
         ``allocations``).
     lang : {"zh", "en"}, optional
@@ -773,11 +779,6 @@ def _basemap_config(bm: Basemap | None) -> dict[str, Any] | None:
         cfg["maxNativeZoom"] = bm.local.max_native_zoom
         cfg["tiles"] = LOCAL_TILES_TOKEN
     return cfg
-
-
-#: placeholders of local tiles in the page, replaced when the page is saved
-LOCAL_TILES_TOKEN = "__PLANNER_LOCAL_TILES__"
-LOCAL_TILES_URL = "__PLANNER_LOCAL_TILE_URL__/{z}/{x}/{y}"
 
 
 def _unit_labels(units: gpd.GeoDataFrame) -> list[dict[str, Any]]:

@@ -108,8 +108,7 @@ def _local_tiles(page: str, m: folium.Map, folder: str | None) -> tuple[str, dic
 
     Returns the page and the files to write beside it (``{relative path: bytes}``).
     """
-    from planner.maps.basemap import data_uri
-    from planner.maps.gap import LOCAL_TILES_TOKEN, LOCAL_TILES_URL
+    from planner.maps.basemap import LOCAL_TILES_TOKEN, LOCAL_TILES_URL, data_uri
 
     bm = getattr(m, "_planner_basemap", None)
     local = getattr(bm, "local", None)

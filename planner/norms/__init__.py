@@ -3,7 +3,7 @@
 A :class:`Norms` object holds every entry of a norms file (after inheritance) by
 dotted key, each with its value, unit, Chinese label and source. This module is
 pure: the files are read (and ``inherits`` chains resolved) by
-:mod:`planner.io.norms`, which hands the parsed dictionaries to
+:mod:`planner.inputs.norms`, which hands the parsed dictionaries to
 :meth:`Norms.from_dicts`.
 
 Examples
@@ -31,7 +31,17 @@ import pandas as pd
 
 from planner.errors import NormsError, UnknownKeyError
 
-__all__ = ["FIELDS", "NormEntry", "Norms", "flatten_norms"]
+__all__ = ["DEFAULT_GRADES", "FIELDS", "STAGES", "NormEntry", "Norms", "flatten_norms"]
+
+#: the compulsory-education stages the planner counts seats for (小学, 初中), in order;
+#: the grades of each come from the norms file (``grades.<stage>``, :meth:`Norms.grades`)
+STAGES = ("primary", "junior")
+#: the grades of each stage (六三制) when no norms file is at hand, e.g. the forecasting
+#: estimators used on their own; a run takes them from its norms (``grades.*``), and
+#: tests/test_norms.py checks that this equals the bundled norms' entry
+DEFAULT_GRADES: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {"primary": (1, 6), "junior": (7, 9)}
+)
 
 #: The fields of one norm table; ``value``, ``unit`` and ``source`` are required.
 FIELDS = ("value", "unit", "zh", "source", "note")
@@ -215,7 +225,7 @@ class Norms(Mapping[str, Any]):
 
     A read-only mapping from dotted keys to values; :meth:`entry` gives the whole
     :class:`NormEntry` (unit, label, source). Build it with :meth:`from_dicts`, or
-    read files with :func:`planner.io.norms.load_norms`.
+    read files with :func:`planner.inputs.norms.load_norms`.
 
     Parameters
     ----------
@@ -398,6 +408,58 @@ class Norms(Mapping[str, Any]):
     def service_radius(self, kind: str, stage: str) -> float:
         """Service radius in metres for a unit kind (urban / town / rural) and a stage."""
         return float(self._stage_value(f"service_radius.{kind}", stage))
+
+    def grades(self, stage: str) -> range:
+        """The grades of ``stage`` (``grades.<stage> = [first, last]``): 六三制 or 五四制.
+
+        >>> from planner.inputs.norms import load_norms
+        >>> list(load_norms("guangdong").grades("primary"))
+        [1, 2, 3, 4, 5, 6]
+        >>> n = load_norms("guangdong", overrides={"grades.primary": [1, 5],
+        ...                                        "grades.junior": [6, 9]})
+        >>> list(n.grades("junior"))
+        [6, 7, 8, 9]
+        """
+        first, last = (int(g) for g in self._stage_value("grades", stage))
+        return range(first, last + 1)
+
+    def stage_grades(self) -> dict[str, tuple[int, int]]:
+        """First and last grade of each stage, checked (see :meth:`stage_of_grade`)."""
+        by_stage = self.stage_of_grade()
+        return {
+            s: (
+                min(g for g, t in by_stage.items() if t == s),
+                max(g for g, t in by_stage.items() if t == s),
+            )
+            for s in STAGES
+        }
+
+    def stage_of_grade(self) -> dict[int, str]:
+        """Grade → stage for grades 1–9, checked: every grade in exactly one stage, in order.
+
+        Raises
+        ------
+        NormsError
+            The ``grades.*`` entries overlap, leave a gap or are out of order.
+        """
+        out: dict[int, str] = {}
+        expected = 1
+        for stage in STAGES:
+            g = self.grades(stage)
+            if g.start != expected or len(g) == 0:
+                raise NormsError(
+                    f"norms '{self._name}': grades.{stage} = [{g.start}, {g.stop - 1}] must "
+                    f"start at grade {expected} and not be empty; the stages' grades follow on "
+                    "from 1 to 9 (六三制: primary [1, 6], junior [7, 9]; 五四制: [1, 5], [6, 9])."
+                )
+            out.update(dict.fromkeys(g, stage))
+            expected = g.stop
+        if expected != 10:
+            raise NormsError(
+                f"norms '{self._name}': the grades of {', '.join(STAGES)} end at {expected - 1}; "
+                "compulsory education has 9 grades (set grades.junior to end at 9)."
+            )
+        return out
 
     def standard_sizes(self, school_type: str) -> list[int]:
         """Standard school sizes in classes (办学规模) for a school type."""

@@ -3,7 +3,7 @@
 Matplotlib with a CJK font when one is installed (WenQuanYi Micro Hei, Noto Sans CJK,
 Source Han Sans, SimHei, Microsoft YaHei); without one, labels fall back to English so
 that no box characters appear. Functions return figures; saving is done by the
-caller (:mod:`planner.io.run_output`).
+caller (:mod:`planner.outputs.run_output`).
 """
 
 from __future__ import annotations

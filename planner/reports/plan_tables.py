@@ -3,7 +3,7 @@
 Pure functions: result tables in, Chinese tables out, each row tagged with its kind
 (``item``, ``subtotal``, ``period``, ``total``) so that the writer can set subtotal rows
 in bold. The number formats and the print set-up are the writer's
-(:func:`planner.io.writers.write_excel`).
+(:func:`planner.outputs.writers.write_excel`).
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from planner.norms import Norms
+from planner.norms import STAGES, Norms
 from planner.scenario import SitingSpec
 from planner.siting.instance import SitingInstance
 
@@ -65,7 +65,6 @@ __all__ = [
     "to_instance",
 ]
 
-STAGES = ("primary", "junior")
 SITE_TYPES = {
     "primary": ("primary",),
     "junior": ("junior",),
@@ -197,10 +196,17 @@ def default_periods(base_year: int, horizon: int) -> list[int]:
     return sorted(y for y in ys if base_year < y <= horizon)
 
 
-def nine_year_split(classes: int) -> tuple[int, int]:
-    """Primary and junior classes of a nine-year school of ``classes`` (6 + 3 grades)."""
-    per_grade = classes // 9
-    return 6 * per_grade, 3 * per_grade
+def nine_year_split(classes: int, grades: tuple[int, int]) -> tuple[int, int]:
+    """Primary and junior classes of a nine-year school of ``classes``.
+
+    ``grades`` is the number of primary and junior grades (六三制 (6, 3), 五四制 (5, 4)):
+    ``len(norms.grades(stage))`` of the norms in force.
+
+    >>> nine_year_split(36, (6, 3)), nine_year_split(36, (5, 4))
+    ((24, 12), (20, 16))
+    """
+    per_grade = classes // sum(grades)
+    return grades[0] * per_grade, grades[1] * per_grade
 
 
 def _grid_points(units: gpd.GeoDataFrame, cell: float) -> gpd.GeoDataFrame:
@@ -514,7 +520,9 @@ def build_problem(
             allowed = site_stage.map(lambda v, t=stype: t in SITE_TYPES.get(v, ())).to_numpy(bool)
             for classes in norms.standard_sizes(stype):
                 if stype == "nine_year":
-                    cp, cj = nine_year_split(classes)
+                    cp, cj = nine_year_split(
+                        classes, (len(norms.grades("primary")), len(norms.grades("junior")))
+                    )
                 else:
                     cp, cj = (classes, 0) if stype == "primary" else (0, classes)
                 sp_, sj = cp * cap_classes["primary"], cj * cap_classes["junior"]

@@ -17,10 +17,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from planner.demand import development_arrivals
+from planner.demand import development_arrivals, development_seats
+from planner.geo.roads import SNAP_TOLERANCE_M
 from planner.inputs import Inputs
-from planner.io.roads import SNAP_TOLERANCE_M
 from planner.norms import Norms
+from planner.scenario import DemandSpec
+from planner.settings import RunSettings
 from planner.siting.extract import SitingSolution
 from planner.siting.problem import (
     SitingProblem,
@@ -233,7 +235,7 @@ class SitingOutcome:
         unit, stage, year and reason), ``gaps_after`` (unit × stage × period: capacity
         and seat gap before and after the plan), ``siting_summary`` (solver proof,
         instance size, distance basis and, with a road network, how many demand points
-        with pupils and facilities lie farther than :data:`~planner.io.roads.SNAP_TOLERANCE_M` from
+        with pupils and facilities lie farther than :data:`~planner.geo.roads.SNAP_TOLERANCE_M` from
         it), ``siting_checks`` (problems seen before solving).
     catchments : GeoDataFrame
         Cells dissolved by the school that serves most of their pupils, every period.
@@ -248,28 +250,19 @@ class SitingOutcome:
     allocations: gpd.GeoDataFrame | None = None
 
 
-def _dev_seats(inputs: Inputs, norms: Norms, years: list[int]) -> pd.DataFrame | None:
-    d = inputs.scenario.demand
-    if (
-        not d.include_developments
-        or "developments" not in inputs
-        or not len(inputs["developments"])
-    ):
+def _dev_seats(
+    developments: pd.DataFrame | None, norms: Norms, demand: DemandSpec, years: list[int]
+) -> pd.DataFrame | None:
+    """Seats of planned housing per development × stage × year (:func:`development_seats`)."""
+    if not demand.include_developments or developments is None or not len(developments):
         return None
     arr = development_arrivals(
-        inputs["developments"],
+        developments,
         years,
-        persons_per_household=d.persons_per_household,
-        occupancy_years=d.occupancy_years,
+        persons_per_household=demand.persons_per_household,
+        occupancy_years=demand.occupancy_years,
     )
-    frames = []
-    for stage in ("primary", "junior"):
-        if d.development_method == "persons":
-            seats = arr["residents"] / 1000.0 * norms.per_thousand(stage)
-        else:
-            seats = arr["residents"] / d.persons_per_household * getattr(d.pupil_yield, stage)
-        frames.append(arr[["dev_id", "unit_id", "year"]].assign(stage=stage, seats=seats))
-    return pd.concat(frames, ignore_index=True)
+    return development_seats(arr, norms, demand)
 
 
 def site_schools(
@@ -277,6 +270,7 @@ def site_schools(
     norms: Norms,
     needs: pd.DataFrame,
     school_capacity: pd.DataFrame,
+    settings: RunSettings,
     *,
     network: nx.Graph | None = None,
     limits: SolveLimits | None = None,
@@ -294,14 +288,17 @@ def site_schools(
         The needs table of the run (``unit_id, stage, year, required_seats, capacity``).
     school_capacity : DataFrame
         From :func:`planner.supply.school_capacity`.
+    settings : RunSettings
+        The run's settings: ``siting`` (the ``[siting]`` assumptions), ``demand`` (for
+        the seats of planned housing), the years and ``time_limit_s``.
     network : networkx.Graph, optional
         Road network in the compute CRS (see
         :func:`~planner.siting.problem.build_problem`; ``planner run`` builds it from
-        the scenario's ``roads`` input with :func:`planner.run.road_network`); None =
+        the scenario's ``roads`` input with :func:`planner.pipeline.road_network`); None =
         straight line × detour.
     limits : SolveLimits, optional
-        The engine's work limits and safety cap (default: from the scenario,
-        :func:`limits_from`).
+        The engine's work limits and safety cap (default: ``settings.siting`` with the
+        cap ``settings.time_limit_s``, :func:`limits_from`).
     progress : callable, optional
         Receives the engine's :class:`~planner.siting.solve.Progress` reports.
 
@@ -309,9 +306,8 @@ def site_schools(
     -------
     SitingOutcome
     """
-    sc = inputs.scenario
-    spec = sc.siting
-    periods = spec.periods or default_periods(sc.base_year, sc.horizon)
+    spec = settings.siting
+    periods = spec.periods or default_periods(settings.base_year, settings.horizon)
     crs = inputs.compute_crs
     sites = inputs.projected("sites") if "sites" in inputs else None
     devs = inputs.projected("developments") if "developments" in inputs else None
@@ -322,7 +318,7 @@ def site_schools(
         developments=devs,
         requirement=needs[["unit_id", "stage", "year", "required_seats"]],
         school_capacity=school_capacity,
-        dev_seats=_dev_seats(inputs, norms, periods),
+        dev_seats=_dev_seats(inputs.tables.get("developments"), norms, settings.demand, periods),
         norms=norms,
         spec=spec,
         periods=periods,
@@ -347,10 +343,10 @@ def site_schools(
         problem,
         budget=spec.budget,
         discount_rate=spec.discount_rate,
-        base_year=sc.base_year,
+        base_year=settings.base_year,
         single_sourcing=spec.single_sourcing,
         closest_assignment=spec.closest_assignment,
-        limits=limits if limits is not None else limits_from(spec),
+        limits=limits if limits is not None else limits_from(spec, settings.time_limit_s),
         progress=progress,
     )
     if result.boarding_unmet:

@@ -14,11 +14,9 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from planner.norms import Norms
+from planner.norms import STAGES, Norms
 
 __all__ = ["school_capacity", "capacity_by_unit", "STAGES"]
-
-STAGES = ("primary", "junior")
 
 
 def school_capacity(schools: pd.DataFrame, norms: Norms, years: Iterable[int]) -> pd.DataFrame:

@@ -481,7 +481,7 @@ def schools_point_in_france(v: Variant) -> None:
 
 def _schools_with_units() -> pd.DataFrame:
     """The demo schools with the unit each lies in (所属单元), as a bureau list has it."""
-    from planner.io.crs import gcj02_to_wgs84
+    from planner.geo.crs import gcj02_to_wgs84
 
     df = _read("schools.csv")
     u = gpd.read_file(DEMO / "units.gpkg")
@@ -501,7 +501,7 @@ def schools_gcj_declared_wgs84(v: Variant) -> None:
 
 
 def _schools_bd09() -> pd.DataFrame:
-    from planner.io.crs import gcj02_to_bd09
+    from planner.geo.crs import gcj02_to_bd09
 
     df = _schools_with_units()
     bx, by = gcj02_to_bd09(df["经度"].astype(float).to_numpy(), df["纬度"].astype(float).to_numpy())
@@ -699,7 +699,7 @@ def messy_pack(v: Variant) -> None:
     enrolment_wide_grades(v)
     units_kind_zhenqu_alias(v)
     population_by_age_text_ages(v)
-    from planner.io.crs import gcj02_to_bd09
+    from planner.geo.crs import gcj02_to_bd09
 
     dev = _read("developments.csv")
     bx, by = gcj02_to_bd09(

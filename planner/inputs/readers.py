@@ -10,7 +10,7 @@ note rows at the end.
 
 This module only reads: it returns the file's own headers and raw values
 (:class:`RawTable`); mapping to the canonical schema and validation happen in
-:mod:`planner.io.canonical`, which never touches the disk.
+:mod:`planner.inputs.canonical`, which never touches the disk.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ from pyproj import CRS
 from planner.errors import InputError, Problem
 
 __all__ = [
+    "normalise_header",
     "GEO_SUFFIXES",
     "TABLE_SUFFIXES",
     "Layout",
@@ -64,6 +67,21 @@ NOTE_PREFIXES = (
 )
 
 
+_PAREN = re.compile(r"[（(\[【].*?[)）\]】]")
+_SPACE = re.compile(r"[\s_\-—:：/／]+")
+
+
+def normalise_header(header: str) -> str:
+    """Header as compared with aliases: no bracketed units, spaces, '_', '-' or '/'; lower case.
+
+    Full-width characters are folded to their ordinary form (NFKC).
+    ``"占地面积（平方米）"`` → ``"占地面积"``; ``"School_ID "`` → ``"schoolid"``;
+    ``"小学部/班级数"`` (a two-row header) → ``"小学部班级数"``.
+    """
+    h = _PAREN.sub("", unicodedata.normalize("NFKC", str(header)))
+    return _SPACE.sub("", h).lower()
+
+
 @dataclass(frozen=True)
 class Layout:
     """How a table sits in a CSV or XLSX file (the scenario's per-input keys).
@@ -85,7 +103,7 @@ class Layout:
     footer_rows : int
         Rows to drop at the end of the table (notes, signatures).
     known_headers : collection of str
-        Normalised headers the schema knows (:func:`planner.io.canonical.normalise_header`
+        Normalised headers the schema knows (:func:`normalise_header`
         of every canonical name and alias); used to find the header row and choose
         between legacy encodings.
     """
@@ -337,7 +355,6 @@ def decode_text(
             'UTF-8, or set `encoding = "..."` for this input in the scenario file.'
         )
     if len(decoded) > 1 and known_headers:
-        from planner.io.canonical import normalise_header
 
         def score(text: str) -> int:
             cells = [c for line in text.splitlines()[:HEADER_SEARCH_ROWS] for c in _split(line)]
@@ -470,8 +487,6 @@ def _apply_layout(
     grid: pd.DataFrame, file: str, layout: Layout
 ) -> tuple[pd.DataFrame, np.ndarray, list[Problem]]:
     """Cut the table out of a sheet of cells: header line(s), data rows, file row numbers."""
-    from planner.io.canonical import normalise_header
-
     notes: list[Problem] = []
     known = set(layout.known_headers)
     n = len(grid)

@@ -1,9 +1,10 @@
 """Road network input (道路网络): a road-centreline layer → a graph for network distances.
 
 A scenario's optional ``roads`` input is read and validated like every other input
-(:func:`planner.io.load.load_inputs`: a line layer in WGS84 with the canonical columns
-``name`` and ``oneway``, problems in the validation report); :func:`read_roads` does the
-same for one file outside a scenario and returns the graph. :func:`roads_graph` turns
+(:func:`planner.inputs.load.load_inputs`: a line layer in WGS84 with the canonical columns
+``name`` and ``oneway``, problems in the validation report);
+:func:`planner.inputs.roads.read_roads` does the same for one file outside a scenario
+and returns the graph. :func:`roads_graph` turns
 lines in the metric compute CRS into the ``networkx`` graph that
 :func:`planner.siting.problem.build_problem` takes as ``network``. Roads meet where they
 share a vertex (after rounding to ``snap_m``): lines that cross without a common vertex
@@ -17,13 +18,12 @@ from every school does not capture the blocks around it (they would reach nothin
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
@@ -38,7 +38,7 @@ __all__ = [
     "VERTEX_SPACING_M",
     "anchored_pieces",
     "network_lines",
-    "read_roads",
+    "road_graph",
     "road_pieces",
     "roads_graph",
 ]
@@ -50,8 +50,6 @@ SNAP_TOLERANCE_M = 500.0
 #: vertices are added along long road segments so that points snap near their foot on
 #: the road, not to a far segment end (used by ``planner run``)
 VERTEX_SPACING_M = 100.0
-#: problem codes after which a road file has no usable geometry
-_FATAL = {"missing_crs", "bad_crs", "crs_range", "missing_geometry", "unreadable_file"}
 
 
 def _vertices(
@@ -246,73 +244,29 @@ def network_lines(
     return out
 
 
-def read_roads(
-    path: str | Path,
-    *,
-    to_crs: object,
-    crs: str | None = None,
-    layer: str | None = None,
-    encoding: str | None = None,
-    columns: Mapping[str, str] | None = None,
-    snap_m: float = 0.5,
-    oneway: str | None = None,
-    max_segment_m: float | None = None,
-) -> nx.Graph:
-    """Read a road-centreline file into a graph in the compute CRS.
+def road_graph(roads: gpd.GeoDataFrame, anchors: Sequence[gpd.GeoSeries] = ()) -> nx.Graph | None:
+    """The graph a run measures road distances on, from validated road lines.
 
-    The file is read and checked like a scenario's ``roads`` input (headers, ``oneway``
-    values, geometry types, CRS). Problems that leave no usable geometry (no CRS,
-    coordinates contradicting it, no line at all) raise; the others are issued as
-    Python warnings and the rows concerned are left out.
+    Pieces not connected to the longest one and farther than :data:`SNAP_TOLERANCE_M`
+    from every anchor (schools, candidate sites) are left out (:func:`network_lines`),
+    vertices are added every :data:`VERTEX_SPACING_M` so that points snap near their
+    foot on the road, and ``oneway`` lines are one-way.
 
     Parameters
     ----------
-    path : str or Path
-        GeoPackage, Shapefile or GeoJSON of lines.
-    to_crs : CRS-like
-        The scenario's metric compute CRS.
-    crs : str, optional
-        Coordinate system of the file when it carries none or it is GCJ-02
-        (``"WGS84"``, ``"CGCS2000"``, ``"GCJ-02"``, ``"EPSG:NNNN"``).
-    layer : str, optional
-        GeoPackage layer.
-    encoding : str, optional
-        Text encoding of a Shapefile (detected when omitted).
-    columns : mapping, optional
-        Header mapping ``{header in the file: canonical name}`` (``name``, ``oneway``).
-    snap_m, max_segment_m
-        As :func:`roads_graph`.
-    oneway : str, optional
-        Header of the one-way column when the built-in aliases do not know it.
+    roads : GeoDataFrame
+        Road lines in the metric compute CRS (``oneway`` column).
+    anchors : sequence of GeoSeries
+        Points (same CRS) whose nearby pieces are kept.
 
     Returns
     -------
-    networkx.Graph or networkx.DiGraph
-
-    Raises
-    ------
-    InputError
-        The file cannot be read, has no usable CRS, or holds no line.
+    networkx.Graph or networkx.DiGraph or None
+        None when no road is a usable line.
     """
-    from planner.io.canonical import canonicalise, table_specs
-    from planner.io.readers import read_raw_table
-    from planner.io.schema import load_schema
-
-    raw = read_raw_table(path, layer=layer, encoding=encoding)
-    cols = dict(columns or {})
-    if oneway is not None:
-        cols[oneway] = "oneway"
-    spec = table_specs(load_schema())["roads"]
-    table, problems = canonicalise(raw, spec, columns=cols, crs=crs)
-    table = table.loc[table["_drop"].isna()].drop(columns="_drop")
-    fatal = [p for p in problems if p.severity == "error" and p.code in _FATAL]
-    lines = table[table.geometry.notna() & ~table.geometry.is_empty]
-    if fatal or not len(lines):
-        why = "; ".join(f"{p.message} → {p.hint}" for p in fatal) or "no line geometries"
-        raise InputError(f"{path}: the road network cannot be used: {why}")
-    for p in problems:
-        if p.severity != "info":
-            warnings.warn(str(p), stacklevel=2)
-    return roads_graph(
-        lines.to_crs(to_crs), snap_m=snap_m, oneway="oneway", max_segment_m=max_segment_m
-    )
+    roads = roads[roads.geometry.notna() & ~roads.geometry.is_empty]
+    if not len(roads):
+        return None
+    pts = pd.concat(list(anchors)) if len(anchors) else gpd.GeoSeries([], crs=roads.crs)
+    lines = network_lines(roads, pts)
+    return roads_graph(lines, oneway="oneway", max_segment_m=VERTEX_SPACING_M)

@@ -16,13 +16,11 @@ import pandas as pd
 import shapely
 
 from planner.errors import Problem
-from planner.io.canonical import RowReporter
-from planner.io.crs import DATUMS, choose_compute_crs, from_datum, to_datum
+from planner.geo.crs import DATUMS, choose_compute_crs, from_datum, to_datum
+from planner.inputs.canonical import RowReporter
 
-__all__ = ["cross_check", "derive_school_stages", "detect_datum_shift", "STAGE_GRADES"]
+__all__ = ["cross_check", "derive_school_stages", "detect_datum_shift"]
 
-#: grades taught in each stage (primary 1–6, junior 7–9)
-STAGE_GRADES = {"primary": range(1, 7), "junior": range(7, 10)}
 #: which stage columns a school type has
 SCHOOL_STAGES = {
     "primary": ("primary",),
@@ -193,7 +191,7 @@ def detect_datum_shift(
     raw = gpd.GeoSeries(out.geometry.values, crs=4326)
 
     def _convert(gs: gpd.GeoSeries) -> gpd.GeoSeries:
-        from planner.io.crs import from_datum_geoseries, to_datum_geoseries
+        from planner.geo.crs import from_datum_geoseries, to_datum_geoseries
 
         return from_datum_geoseries(to_datum_geoseries(gs, declared), best)
 
@@ -273,7 +271,11 @@ def _check_population_values(
 
 
 def _check_pupils_against_ages(
-    schools: pd.DataFrame, age: pd.DataFrame, file: str, base_year: int
+    schools: pd.DataFrame,
+    age: pd.DataFrame,
+    file: str,
+    base_year: int,
+    stage_of_grade: Mapping[int, str],
 ) -> list[Problem]:
     """City-wide pupils of each stage against the residents of its ages (base year)."""
     a = age.loc[age["_drop"].isna() & (age["year"] <= base_year)] if "_drop" in age else age
@@ -287,7 +289,8 @@ def _check_pupils_against_ages(
     ]
     ex = schools.loc[schools["status"] == "existing"]
     probs = []
-    for stage, grades in STAGE_GRADES.items():
+    for stage in dict.fromkeys(stage_of_grade.values()):
+        grades = [g for g, s in stage_of_grade.items() if s == stage]
         lo, hi = min(grades) + 5, max(grades) + 5  # grade 1 ≈ age 6
         single = a.loc[a["age_hi"].notna() & (a["age_lo"] >= lo) & (a["age_hi"] <= hi)]
         children = float(single["population"].sum())
@@ -367,6 +370,7 @@ def cross_check(
     base_year: int,
     *,
     datums: Mapping[str, str | None] | None = None,
+    stage_of_grade: Mapping[int, str],
 ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Check the inputs against each other.
 
@@ -383,6 +387,9 @@ def cross_check(
         or None when unknown or projected): a point layer whose offset to the units
         matches another datum's shift is reported (and converted when the evidence is
         decisive, see :func:`detect_datum_shift`).
+    stage_of_grade : mapping
+        Grade → stage of the norms in force (:meth:`planner.norms.Norms.stage_of_grade`:
+        六三制 or 五四制), for the enrolment and pupils-per-child checks.
 
     Returns
     -------
@@ -478,11 +485,13 @@ def cross_check(
         out["schools"] = schools
 
     if schools is not None and age is not None:
-        problems += _check_pupils_against_ages(schools, age, files["schools"], base_year)
+        problems += _check_pupils_against_ages(
+            schools, age, files["schools"], base_year, stage_of_grade
+        )
 
     enr = out.get("enrolment")
     if enr is not None:
-        problems += _check_enrolment(enr, schools, files["enrolment"], base_year)
+        problems += _check_enrolment(enr, schools, files["enrolment"], base_year, stage_of_grade)
 
     sites = out.get("sites")
     if sites is not None:
@@ -528,7 +537,7 @@ def _check_unit_overlaps(units: gpd.GeoDataFrame, file: str) -> list[Problem]:
     geoms = units.geometry[units.geometry.notna()]
     if len(geoms) < 2:
         return []
-    from planner.io.crs import choose_compute_crs
+    from planner.geo.crs import choose_compute_crs
 
     cx = geoms.representative_point().x.to_numpy()
     metric = geoms.to_crs(choose_compute_crs(cx))
@@ -765,7 +774,11 @@ def _check_schools(s: pd.DataFrame, file: str, base_year: int) -> list[Problem]:
 
 
 def _check_enrolment(
-    enr: pd.DataFrame, schools: pd.DataFrame | None, file: str, base_year: int
+    enr: pd.DataFrame,
+    schools: pd.DataFrame | None,
+    file: str,
+    base_year: int,
+    stage_of_grade: Mapping[int, str],
 ) -> list[Problem]:
     rep = _reporter(file, enr, "school_id")
     probs: list[Problem] = []
@@ -786,14 +799,18 @@ def _check_enrolment(
         if "_drop" in enr.columns:
             _drop(enr, unknown, "unknown_school|school_id")
         stage = enr["school_id"].map(schools.set_index("school_id")["stage"].to_dict())
-        wrong = (
-            ((stage == "primary") & (enr["grade"] > 6)) | ((stage == "junior") & (enr["grade"] < 7))
-        ).fillna(False)
+        taught = enr["grade"].map(dict(stage_of_grade))
+        wrong = (stage.isin(["primary", "junior"]) & (taught != stage)).fillna(False)
+        system = ", ".join(
+            f"{s} {min(g for g, t in stage_of_grade.items() if t == s)}–"
+            f"{max(g for g, t in stage_of_grade.items() if t == s)}"
+            for s in dict.fromkeys(stage_of_grade.values())
+        )
         rep.report(
             wrong,
             "grade",
             lambda p: f"grade {enr['grade'].iloc[p]} in a {stage.iloc[p]} school",
-            "grades 1–6 are primary, 7–9 junior; check the grade or the school's 学段",
+            f"grades are {system} (norms grades.*); check the grade or the school's 学段",
             "grade_stage_mismatch",
             action="the row is kept out",
         )
@@ -823,12 +840,12 @@ def _check_roads(
     """The road network: usable at all, connected, near the schools and sites.
 
     Pieces not connected to the longest one are reported at their first row (those
-    farther than :data:`~planner.io.roads.SNAP_TOLERANCE_M` from every school and site
+    farther than :data:`~planner.geo.roads.SNAP_TOLERANCE_M` from every school and site
     are left out of the run's network); schools and sites farther than that from every
     road are reported at their own rows.
     """
-    from planner.io.crs import choose_compute_crs
-    from planner.io.roads import SNAP_TOLERANCE_M, anchored_pieces, road_pieces
+    from planner.geo.crs import choose_compute_crs
+    from planner.geo.roads import SNAP_TOLERANCE_M, anchored_pieces, road_pieces
 
     file = files["roads"]
     usable = (roads.geometry.notna() & ~roads.geometry.is_empty).to_numpy()

@@ -1,6 +1,6 @@
 """Compare two scenarios' results (情景比较): what changes in seats, gaps, projects and cost.
 
-Pure: takes the result tables of two runs (as read by :func:`planner.io.compare.read_run`)
+Pure: takes the result tables of two runs (as read by :func:`planner.outputs.compare.read_run`)
 and returns difference tables.
 """
 

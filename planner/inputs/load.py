@@ -8,19 +8,21 @@ from collections.abc import Callable
 import pandas as pd
 
 from planner.errors import InputError, Problem, ValidationReport, closest
+from planner.geo import crs as crsmod
 from planner.inputs import EXCLUDED_COLUMNS, Inputs, forecast_unavailable
-from planner.io import crs as crsmod
-from planner.io.canonical import (
+from planner.inputs.canonical import (
     TableSpec,
     canonicalise,
     known_headers,
     split_excluded,
     table_specs,
 )
-from planner.io.checks import cross_check
-from planner.io.readers import Layout, read_raw_table
-from planner.io.schedules import check_scenario_schedules, schedule_error
-from planner.io.schema import load_measures, load_schema
+from planner.inputs.checks import cross_check
+from planner.inputs.norms import norms_for
+from planner.inputs.readers import Layout, read_raw_table
+from planner.inputs.schedules import check_scenario_schedules, schedule_error
+from planner.inputs.schema import load_measures, load_schema
+from planner.norms import Norms
 from planner.scenario import Scenario
 
 __all__ = ["REQUIRED_INPUTS", "load_inputs", "resolve_units"]
@@ -104,6 +106,7 @@ def load_inputs(
     *,
     strict: bool | None = None,
     on_input: Callable[[str], None] | None = None,
+    norms: Norms | None = None,
 ) -> Inputs:
     """Read and validate every input a scenario declares.
 
@@ -122,11 +125,14 @@ def load_inputs(
     Parameters
     ----------
     scenario : Scenario
-        The scenario (see :func:`planner.io.scenario.read_scenario`).
+        The scenario (see :func:`planner.inputs.scenario.read_scenario`).
     strict : bool, optional
         Refuse inputs with errors. ``None`` takes ``scenario.strict``.
     on_input : callable, optional
         Called with each input's name after it is read (progress display).
+    norms : Norms, optional
+        The norms in force (their grade → stage map checks the enrolment); None reads
+        the scenario's (:func:`planner.inputs.norms.norms_for`).
 
     Returns
     -------
@@ -207,7 +213,10 @@ def load_inputs(
         datums[name] = _declared_datum(spec.crs, raw)
         if on_input is not None:
             on_input(name)
-    tables, problems = cross_check(tables, files, scenario.base_year, datums=datums)
+    grades = (norms if norms is not None else norms_for(scenario)).stage_of_grade()
+    tables, problems = cross_check(
+        tables, files, scenario.base_year, datums=datums, stage_of_grade=grades
+    )
     report.extend(problems)
     for name in list(tables):
         kept, excl = split_excluded(tables[name], name, files[name])

@@ -15,9 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.compare import compare_runs
 from planner.errors import InputError
-from planner.io.writers import (
+from planner.maps.assets import AssetError
+from planner.maps.classify import scale_for
+from planner.maps.compare import side_by_side
+from planner.maps.offline import external_urls
+from planner.outputs.diff import compare_runs
+from planner.outputs.writers import (
     MANIFEST,
     OutputFolder,
     output_labels,
@@ -25,10 +29,6 @@ from planner.io.writers import (
     write_excel,
     write_json,
 )
-from planner.maps.assets import AssetError
-from planner.maps.classify import scale_for
-from planner.maps.compare import side_by_side
-from planner.maps.offline import external_urls
 from planner.reports.plan_tables import PlanSheet
 
 __all__ = ["read_run", "write_comparison"]
@@ -69,7 +69,7 @@ def norms_note(folder: str | Path) -> str:
         name = ""
     title = name
     try:
-        from planner.io.norms import load_norms
+        from planner.inputs.norms import load_norms
 
         title = f"{load_norms(name).meta.get('title', name)}（{name}）"
     except Exception:  # a norms file of the run's own folder: its name is enough

@@ -3,7 +3,7 @@
 The plan draft's tables (说明, 建设项目表, 分年度学位需求表, from
 :mod:`planner.reports.plan_tables`) open the workbook; the result tables follow with
 Chinese headers, their units (costs in 万元) and number formats from
-``data/schema/outputs.toml``. :func:`planner.io.writers.write_excel` writes them.
+``data/schema/outputs.toml``. :func:`planner.outputs.writers.write_excel` writes them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 
 import planner
 from planner.gaps import gaps_after_plan
-from planner.io.writers import excel_formats, localise
+from planner.outputs.writers import excel_formats, localise
 from planner.reports.plan_tables import (
     PlanSheet,
     needs_sheet,

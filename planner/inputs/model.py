@@ -99,7 +99,7 @@ class Inputs:
         (written as ``excluded_rows.csv``).
     blocking : list of Problem
         Problems that make a run impossible in any mode (a required input missing,
-        empty or without a usable row); :func:`planner.run.compute` refuses them.
+        empty or without a usable row); :func:`planner.pipeline.compute` refuses them.
     """
 
     scenario: Scenario

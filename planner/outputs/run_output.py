@@ -12,14 +12,16 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
-from planner.io.workbook import plan_gaps, site_land, workbook_sheets
-from planner.io.writers import (
+from planner.outputs.summary import needs_wide, summary
+from planner.outputs.workbook import plan_gaps, site_land, workbook_sheets
+from planner.outputs.writers import (
     OutputFolder,
     output_labels,
     write_csv,
     write_excel,
     write_json,
 )
+from planner.pipeline import CLOCK_MESSAGE, RunResult, run_step
 from planner.reports import (
     demand_capacity_chart,
     gap_before_after_chart,
@@ -27,7 +29,6 @@ from planner.reports import (
     summary_page,
 )
 from planner.reports.plan_tables import plan_key_figures
-from planner.run import CLOCK_MESSAGE, RunResult, needs_wide, run_step, summary
 
 __all__ = ["write_run", "file_sha256", "input_files", "package_versions"]
 
@@ -128,7 +129,7 @@ def write_run(
 ) -> Path:
     """Write every output of a run to ``out_dir``, atomically.
 
-    Every output is a step of its own (:func:`planner.run.run_step`): one that fails is
+    Every output is a step of its own (:func:`planner.pipeline.run_step`): one that fails is
     recorded (``run_status.csv``, the manifest's ``failed_steps``) and the rest is written.
 
     Files: the result tables as tidy CSV (English headers), ``results.xlsx`` (the plan
@@ -148,7 +149,7 @@ def write_run(
     result : RunResult
         The computed run.
     out_dir : path or OutputFolder
-        The output folder, or an :class:`~planner.io.writers.OutputFolder` made (checked
+        The output folder, or an :class:`~planner.outputs.writers.OutputFolder` made (checked
         and locked) before computing.
     overwrite : bool
         Replace a previous planner output in ``out_dir`` (ignored for an OutputFolder).
@@ -208,7 +209,7 @@ def write_run(
             scale = scale_for((result.tables["needs"], result.tables.get("projects")))
 
         def _layers() -> None:
-            from planner.io.gis import write_results_gpkg
+            from planner.outputs.gis import write_results_gpkg
 
             write_results_gpkg(result, tmp / "results.gpkg", scale=scale)
 

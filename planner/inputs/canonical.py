@@ -1,6 +1,6 @@
 """Map a raw file onto the canonical schema and validate it (表头映射与校验).
 
-Pure functions: given a :class:`~planner.io.readers.RawTable` (what a file
+Pure functions: given a :class:`~planner.inputs.readers.RawTable` (what a file
 holds) and the schema, return the canonical table and every
 :class:`~planner.errors.Problem` found. Nothing is silently coerced: a number
 stored as text ("1,234"), a placeholder ("缺", "—") or an unknown category is
@@ -32,8 +32,8 @@ import shapely
 from pyproj import CRS
 
 from planner.errors import Problem, UnknownKeyError, closest
-from planner.io import crs as crsmod
-from planner.io.readers import RawTable
+from planner.geo import crs as crsmod
+from planner.inputs.readers import RawTable, normalise_header
 
 __all__ = [
     "ColumnSpec",
@@ -77,8 +77,6 @@ MISSING_MARKERS = {"nan", "null", "none", "#n/a", "n/a", "#null!", "#value!", "#
 #: above this a count cannot be right, whatever the column (and int64 stays safe)
 HARD_MAX = 1e15
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}([,，]\d{3})+(\.\d+)?$")
-_PAREN = re.compile(r"[（(\[【].*?[)）\]】]")
-_SPACE = re.compile(r"[\s_\-—:：/／]+")
 # a number with the canonical unit written after it ("1100人", "45个"), or 万 before it
 _SUFFIXED = re.compile(
     r"^([+-]?\d+(?:\.\d+)?)\s*(万)?\s*(人|个|班|间|所|户|套|平方米|㎡|m2|元|岁)?$"
@@ -190,17 +188,6 @@ def known_headers(spec: TableSpec) -> set[str]:
     """Normalised canonical names and aliases of a table (to find its header row)."""
     out = {normalise_header(a) for c in spec.columns for a in (c.name, *c.aliases)}
     return out | set(spec.ambiguous)
-
-
-def normalise_header(header: str) -> str:
-    """Header as compared with aliases: no bracketed units, spaces, '_', '-' or '/'; lower case.
-
-    Full-width characters are folded to their ordinary form (NFKC).
-    ``"占地面积（平方米）"`` → ``"占地面积"``; ``"School_ID "`` → ``"schoolid"``;
-    ``"小学部/班级数"`` (a two-row header) → ``"小学部班级数"``.
-    """
-    h = _PAREN.sub("", unicodedata.normalize("NFKC", str(header)))
-    return _SPACE.sub("", h).lower()
 
 
 def parse_grade(text: Any) -> int | None:

@@ -29,7 +29,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from planner.errors import OutputFolderError
-from planner.io.safe import neutralise_frame, set_cell
+from planner.outputs.safe import neutralise_frame, set_cell
 
 __all__ = [
     "MANIFEST",
@@ -270,7 +270,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> Path:
     """Tidy CSV, UTF-8 with BOM so that Excel shows Chinese text correctly.
 
     Text cells a spreadsheet would run as a formula are neutralised
-    (:func:`planner.io.safe.neutralise_frame`).
+    (:func:`planner.outputs.safe.neutralise_frame`).
     """
     frame = pd.DataFrame(df.drop(columns="geometry")) if isinstance(df, gpd.GeoDataFrame) else df
     frame = neutralise_frame(frame)
@@ -288,7 +288,7 @@ def write_json(data: Any, path: Path) -> Path:
 
 def output_labels() -> dict[str, Any]:
     """The output column labels (``data/schema/outputs.toml``)."""
-    from planner.io.schema import schema_dir
+    from planner.inputs.schema import schema_dir
 
     with open(schema_dir() / "outputs.toml", "rb") as fh:
         return tomllib.load(fh)
@@ -384,7 +384,7 @@ def _text_cell(cell: Any, value: Any) -> None:
     """Write ``value`` as a text cell; never as a formula.
 
     Every text the workbooks hold passes through here (headers, names, notes); the rule
-    is :func:`planner.io.safe.set_cell` (OWASP): a text starting with ``=``, ``+``, ``-``,
+    is :func:`planner.outputs.safe.set_cell` (OWASP): a text starting with ``=``, ``+``, ``-``,
     ``@``, tab or carriage return stays text, so a school called ``=HYPERLINK(…)`` shows
     its name instead of running. Characters Excel refuses (control characters) are dropped.
     """

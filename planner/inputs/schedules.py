@@ -14,7 +14,7 @@ Two small CSV (or XLSX) tables a scenario may name in ``[forecast]``:
 Every problem is reported with the file, the data row (1-based, header excluded), the
 column and what to do. :func:`check_survival_table`, :func:`check_fertility_table` and
 :func:`check_scenario_schedules` collect *all* problems of a table without raising;
-:func:`planner.io.load.load_inputs` puts them into the validation report like those of
+:func:`planner.inputs.load.load_inputs` puts them into the validation report like those of
 any other input (warnings by default, refused in strict mode). A table with an error
 (a bad value, a missing or repeated age) cannot be used by the projection: loading then
 stops with :class:`planner.errors.InputError` listing every problem of the tables. The
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputError, Problem, closest
-from planner.io.readers import TABLE_SUFFIXES, read_raw_table
+from planner.inputs.readers import TABLE_SUFFIXES, read_raw_table
 
 __all__ = [
     "check_fertility_table",

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import NormsError, UnknownKeyError
-from planner.io.schema import data_dir
+from planner.inputs.schema import data_dir
 from planner.norms import Norms
+from planner.scenario import Scenario
 
-__all__ = ["available_norms", "load_norms", "norms_dir", "read_norms_file"]
+__all__ = ["available_norms", "load_norms", "norms_dir", "norms_for", "read_norms_file"]
 
 _LINE = re.compile(r"at line (\d+)")
 
@@ -174,3 +175,16 @@ def load_norms(name_or_path: str | Path, overrides: Mapping[str, Any] | None = N
     if overrides:
         norms = norms.with_overrides(overrides)
     return norms
+
+
+def norms_for(scenario: Scenario) -> Norms:
+    """The norms in force for a scenario: its norms file plus ``norms_override``.
+
+    The one place a scenario's ``norms`` is resolved: a ``.toml`` path relative to the
+    scenario's folder when that file exists, else a bundled name or a path as given.
+    """
+    ref = scenario.norms
+    cand = scenario.base_dir / ref
+    if ref.endswith(".toml") and cand.exists():
+        ref = str(cand)
+    return load_norms(ref, overrides=scenario.norms_override or None)

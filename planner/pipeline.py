@@ -1,7 +1,9 @@
-"""The main job: inputs → demand → supply → gaps and compliance → tables (规划测算主流程).
+"""The computation of a run: validated inputs → demand → supply → gaps → equity → siting.
 
-:func:`compute` is pure: canonical inputs and norms in, result tables out.
-Reading the scenario and writing the output folder are in :mod:`planner.io`.
+:func:`compute` is pure: canonical inputs, norms and the run's settings in, result tables
+out; it never reads the scenario (the settings are resolved once by :mod:`planner.api`,
+:class:`planner.settings.RunSettings`). Reading is in :mod:`planner.inputs`, writing the
+output folder in :mod:`planner.outputs`; :mod:`planner.api` runs the whole job.
 """
 
 from __future__ import annotations
@@ -9,24 +11,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planner.demand import (
-    STAGES,
-    development_arrivals,
-    forecast_requirement,
-    norm_requirement,
-    private_shares,
-    project_population_trend,
-)
+from planner.demand import demand_table
 from planner.equity import equity_summary, school_indicators
-from planner.gaps import city_totals, class_size_bands, school_compliance, seat_gaps
+from planner.gaps import city_totals, grade_class_sizes, room_checks, school_compliance, seat_gaps
+from planner.geo.roads import road_graph
 from planner.inputs import Inputs
 from planner.norms import Norms
+from planner.settings import RunSettings
 from planner.supply import capacity_by_unit, school_capacity
 
 if TYPE_CHECKING:  # networkx is only needed when a road network is given
@@ -41,12 +37,8 @@ __all__ = [
     "StepOutcome",
     "RunResult",
     "run_step",
-    "forecast_unavailable",
     "compute",
-    "demand_table",
-    "grade_class_sizes",
     "road_network",
-    "room_checks",
 ]
 
 
@@ -60,6 +52,8 @@ class RunResult:
         The validated inputs.
     norms : Norms
         The norms in force (with the scenario's overrides).
+    settings : RunSettings
+        The settings the run computed with.
     tables : dict
         Result tables by name (tidy, English column names).
     timings : dict
@@ -74,6 +68,7 @@ class RunResult:
 
     inputs: Inputs
     norms: Norms
+    settings: RunSettings
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     layers: dict[str, object] = field(default_factory=dict)
@@ -140,126 +135,7 @@ class RunResult:
 
     def milestone_years(self) -> list[int]:
         """Base year and the scenario's milestones (within the horizon)."""
-        sc = self.inputs.scenario
-        ys = [sc.base_year] + [sc.base_year + m for m in sc.demand.milestones]
-        return [y for y in ys if y <= sc.horizon]
-
-
-def demand_table(
-    inputs: Inputs, norms: Norms, forecast: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Seat requirement per unit × stage × year from the base year to the horizon.
-
-    Population: observed totals, projected by the log-linear trend of the last
-    ``demand.trend_years`` years, plus the residents of planned housing
-    (``demand.development_method``); the per-thousand norm gives ``norm_seats``.
-
-    When an enrolment ``forecast`` (``unit_id, stage, year, p10, p50, p90``) is given,
-    ``forecast_seats`` is its P50 plus the development seats (the forecast of today's
-    residents does not contain the newcomers), split into public and private seats by
-    :func:`planner.demand.forecast_requirement`.
-
-    Returns
-    -------
-    DataFrame
-        ``unit_id, year, stage, population, population_source, development_residents,
-        per_thousand, development_seats, norm_seats, forecast_seats`` and, with a
-        forecast, ``forecast_p10, forecast_p90, forecast_public, forecast_private``.
-    """
-    sc = inputs.scenario
-    d = sc.demand
-    years = sc.years
-    pop = project_population_trend(inputs["population"], sc.base_year, years, window=d.trend_years)
-    pop = pop.rename(columns={"source": "population_source"})
-    if d.population_control:
-        from planner.forecast.pipeline import reconcile
-
-        ctl = reconcile(pop, {int(k): float(v) for k, v in d.population_control.items()})
-        projected = (pop["population_source"] != "observed").to_numpy()
-        pop.loc[projected, "population"] = np.round(ctl.loc[projected, "population"]).astype(
-            "int64"
-        )
-    pop["development_residents"] = 0
-    dev_households = pd.Series(0.0, index=pd.MultiIndex.from_frame(pop[["unit_id", "year"]]))
-    if d.include_developments and "developments" in inputs and len(inputs["developments"]):
-        arr = development_arrivals(
-            inputs["developments"],
-            years,
-            persons_per_household=d.persons_per_household,
-            occupancy_years=d.occupancy_years,
-        )
-        arr["hh_eff"] = arr["residents"] / d.persons_per_household
-        per_unit = arr.groupby(["unit_id", "year"])[["residents", "hh_eff"]].sum()
-        key = pd.MultiIndex.from_frame(pop[["unit_id", "year"]])
-        pop["development_residents"] = (
-            per_unit["residents"].reindex(key).fillna(0).astype("int64").to_numpy()
-        )
-        dev_households = per_unit["hh_eff"].reindex(key).fillna(0.0)
-    counted = pop["population"] + (
-        pop["development_residents"] if d.development_method == "persons" else 0
-    )
-    req = norm_requirement(pop.assign(population=counted)[["unit_id", "year", "population"]], norms)
-    extra = pop.set_index(["unit_id", "year"])
-    key = pd.MultiIndex.from_frame(req[["unit_id", "year"]])
-    req["population_source"] = extra["population_source"].reindex(key).to_numpy()
-    req["development_residents"] = extra["development_residents"].reindex(key).to_numpy()
-    if d.development_method == "persons":
-        dev_seats = req["development_residents"] / 1000.0 * req["per_thousand"]
-    else:
-        yield_ = req["stage"].map({s: getattr(d.pupil_yield, s) for s in STAGES})
-        dev_seats = dev_households.reindex(key).to_numpy() * yield_
-        req["norm_seats"] = req["norm_seats"] + np.ceil(np.round(dev_seats, 6)).astype("int64")
-    req["development_seats"] = np.ceil(np.round(dev_seats.to_numpy(float), 6)).astype("int64")
-    req["forecast_seats"] = np.nan
-    if forecast is not None and len(forecast):
-        fr = forecast_requirement(
-            forecast,
-            private_shares(inputs["schools"]),
-            migrant_public_share=float(norms["migrant_public_share"]),
-        )
-        req = req.merge(fr, on=["unit_id", "stage", "year"], how="left")
-        dev = req["development_seats"] if d.include_developments else 0
-        req["forecast_seats"] = np.ceil(np.round(req["forecast_p50"], 6)) + dev
-        req["forecast_public"] = req["forecast_public"] + dev
-    return req
-
-
-def grade_class_sizes(enrolment: pd.DataFrame, year: int, norms: Norms) -> pd.DataFrame:
-    """Average class size per school and grade in ``year`` (class-level 大班额 check).
-
-    Returns
-    -------
-    DataFrame
-        ``school_id, grade, stage, students, classes, avg_class_size, class_cap,
-        oversized_class, class_size_band``.
-    """
-    e = enrolment.loc[(enrolment["year"] == year) & enrolment["classes"].notna()].copy()
-    e = e.loc[e["classes"] > 0]
-    e["stage"] = np.where(e["grade"] <= 6, "primary", "junior")
-    e["avg_class_size"] = (e["students"] / e["classes"]).astype(float).round(1)
-    e["class_cap"] = e["stage"].map({s: norms.class_cap(s) for s in STAGES})
-    e["oversized_class"] = e["avg_class_size"] > e["class_cap"]
-    e["class_size_band"] = class_size_bands(e["avg_class_size"])
-    cols = ["school_id", "grade", "stage", "students", "classes", "avg_class_size", "class_cap"]
-    return e[[*cols, "oversized_class", "class_size_band"]].reset_index(drop=True)
-
-
-def room_checks(schools: pd.DataFrame, norms: Norms) -> pd.DataFrame:
-    """Music and art rooms: at least one each per ``rooms.classes_per_*_room`` classes.
-
-    Room areas (≥ 96 / 90 m²) are not in the schools table and are not checked.
-    """
-    s = schools.loc[schools["status"] == "existing"]
-    classes = (s["classes_primary"].fillna(0) + s["classes_junior"].fillna(0)).astype(float)
-    out = pd.DataFrame({"school_id": s["school_id"], "classes": classes})
-    for room in ("music", "art"):
-        per = float(norms[f"rooms.classes_per_{room}_room"])
-        need = np.ceil(classes / per)
-        have = s[f"{room}_rooms"].astype("Float64")
-        out[f"{room}_rooms"] = have
-        out[f"{room}_rooms_needed"] = need.astype("int64")
-        out[f"{room}_rooms_ok"] = (have >= need).astype("boolean")
-    return out.reset_index(drop=True)
+        return self.settings.milestone_years
 
 
 #: What to do when a step fails (shown in run_status.csv, manifest.json and the console)
@@ -391,11 +267,12 @@ def run_step(
 def compute(
     inputs: Inputs,
     norms: Norms,
+    settings: RunSettings,
     *,
-    forecast: pd.DataFrame | str | None = None,
+    forecast: pd.DataFrame | Callable[[], tuple[pd.DataFrame | None, dict]] | None = None,
+    forecast_skipped: StepOutcome | None = None,
     siting: bool = False,
     on_step: Callable[[str], None] | None = None,
-    siting_limits=None,
     siting_progress: Callable | None = None,
     isolate: bool = True,
 ) -> RunResult:
@@ -404,24 +281,26 @@ def compute(
     Parameters
     ----------
     inputs : Inputs
-        From :func:`planner.io.load.load_inputs`.
+        From :func:`planner.inputs.load.load_inputs` (only its tables are used).
     norms : Norms
-        From :func:`planner.io.norms.load_norms` (scenario overrides applied).
-    forecast : DataFrame, "auto" or None
-        Projected pupils ``unit_id, stage, year, p10, p50, p90``; ``"auto"`` runs the
-        scenario's forecast as the first step (:func:`forecast_for`; when it cannot run,
-        the step says why and the norm is used); None: the requirement is the
-        per-thousand norm on the trend projection.
+        From :func:`planner.inputs.norms.norms_for` (scenario overrides applied).
+    settings : RunSettings
+        The run's settings (:meth:`planner.settings.RunSettings.from_scenario`).
+    forecast : DataFrame, callable or None
+        Projected pupils ``unit_id, stage, year, p10, p50, p90``; a callable returning
+        ``(table, details)`` is run as the ``forecast`` step (:func:`planner.api.run`
+        passes the scenario's forecast); None: the requirement is the per-thousand norm
+        on the trend projection.
+    forecast_skipped : StepOutcome, optional
+        Why the forecast did not run (recorded as the ``forecast`` step).
     siting : bool
         Also plan new schools and expansions (``planner run`` does when the scenario's
         ``siting.enabled``); adds ``projects``, ``unserved``, ``gaps_after``,
         ``siting_summary``, ``siting_checks`` and the ``catchments`` layer. With a
         ``roads`` input, distances are measured along the roads
-        (:func:`road_network`).
+        (:func:`road_network`). The solve's safety cap is ``settings.time_limit_s``.
     on_step : callable, optional
         Called with each step's name (progress display).
-    siting_limits : planner.siting.SolveLimits, optional
-        The siting engine's work limits and safety cap (default: from the scenario).
     siting_progress : callable, optional
         Receives the siting engine's progress reports.
     isolate : bool
@@ -447,43 +326,37 @@ def compute(
         from planner.errors import InputsUnusable
 
         raise InputsUnusable(inputs.blocking, inputs.report.problems)
-    result = RunResult(inputs, norms, isolate=isolate)
-    sc = inputs.scenario
-    state: dict[str, object] = {}
+    result = RunResult(inputs, norms, settings, isolate=isolate)
+    state: dict[str, pd.DataFrame] = {}
 
-    if isinstance(forecast, str):
-        if forecast != "auto":
-            raise ValueError(f"forecast must be a table, 'auto' or None, not {forecast!r}")
-        reason = forecast_unavailable(inputs)
-        if reason is not None:
-            # not asked for (disabled, or neither births nor enrolment given): skipped;
-            # asked for but a declared input is missing or unusable: the norm as fallback
-            declared = any(getattr(sc.inputs, n) is not None for n in ("births", "enrolment"))
-            status = "fallback" if sc.forecast.enabled and declared else "skipped"
-            result.steps.append(
-                StepOutcome(
-                    "forecast",
-                    status,
-                    message=reason,
-                    hint="" if status == "skipped" else STEP_HINTS["forecast"],
-                )
-            )
-            forecast = None
-        else:
-            ok, value = run_step(result, "forecast", lambda: forecast_for(inputs), on_step=on_step)
-            forecast = None
-            if ok:
-                forecast, details = value  # type: ignore[misc]
-                for k, v in details.items():
-                    result.tables[f"forecast_{k}"] = v
+    if forecast_skipped is not None:
+        result.steps.append(forecast_skipped)
+    fc_table = forecast if isinstance(forecast, pd.DataFrame) else None
+    if callable(forecast):
+        ok, value = run_step(result, "forecast", forecast, on_step=on_step)
+        if ok:
+            table, details = cast(tuple[pd.DataFrame | None, dict[str, pd.DataFrame]], value)
+            fc_table = table
+            for k, v in details.items():
+                result.tables[f"forecast_{k}"] = v
 
-    _, req = run_step(
-        result, "demand", lambda: demand_table(inputs, norms, forecast), on_step=on_step
-    )
+    def _demand():
+        return demand_table(
+            inputs["population"],
+            norms,
+            settings.demand,
+            base_year=settings.base_year,
+            years=settings.years,
+            developments=inputs.tables.get("developments"),
+            schools=inputs["schools"],
+            forecast=fc_table,
+        )
+
+    _, req = run_step(result, "demand", _demand, on_step=on_step)
     schools = inputs["schools"]
 
     def _supply():
-        cap_school = school_capacity(schools, norms, sc.years)
+        cap_school = school_capacity(schools, norms, settings.years)
         state["cap_school"] = cap_school
         state["cap_unit"] = capacity_by_unit(cap_school)
         result.tables["school_capacity"] = cap_school
@@ -492,7 +365,7 @@ def compute(
 
     def _gaps():
         cap_unit = state["cap_unit"]
-        gaps = seat_gaps(req, cap_unit, basis=sc.demand.requirement_basis)
+        gaps = seat_gaps(req, cap_unit, basis=settings.demand.requirement_basis)
         units = pd.DataFrame(inputs["units"][["unit_id", "name", "kind"]])
         needs = units.merge(gaps, on="unit_id", how="right")
         needs = needs.merge(
@@ -547,14 +420,14 @@ def compute(
     run_step(result, "gaps", _gaps, needs=("demand", "supply"), on_step=on_step)
 
     def _compliance():
-        comp = school_compliance(state["cap_school"], schools, norms, sc.base_year)
+        comp = school_compliance(state["cap_school"], schools, norms, settings.base_year)
         flags = inputs.flags("school")
         if flags is not None:
             comp = comp.assign(data_flags=comp["school_id"].map(flags).fillna(""))
         result.tables["compliance"] = comp
         if "enrolment" in inputs:
             result.tables["class_sizes"] = grade_class_sizes(
-                inputs["enrolment"], sc.base_year, norms
+                inputs["enrolment"], settings.base_year, norms
             )
         result.tables["rooms"] = room_checks(schools, norms)
 
@@ -581,8 +454,8 @@ def compute(
                 norms,
                 result.tables["needs"],
                 state["cap_school"],
+                settings,
                 network=road_network(inputs),
-                limits=siting_limits,
                 progress=siting_progress,
             )
             result.tables.update(outcome.tables)
@@ -597,13 +470,10 @@ def compute(
 
 
 def road_network(inputs: Inputs) -> nx.Graph | None:
-    """The scenario's road network as a graph in the compute CRS (None without roads).
+    """The road network of the inputs as a graph in the compute CRS (None without roads).
 
-    Built once per run from the validated ``roads`` input: pieces not connected to the
-    longest one and farther than :data:`~planner.io.roads.SNAP_TOLERANCE_M` from every
-    school and candidate site are left out (:func:`~planner.io.roads.network_lines`),
-    vertices are added every :data:`~planner.io.roads.VERTEX_SPACING_M` so that points
-    snap near their foot on the road, and ``oneway`` lines are one-way.
+    Built once per run from the validated ``roads`` input by
+    :func:`planner.geo.roads.road_graph`, anchored at the schools and candidate sites.
 
     Parameters
     ----------
@@ -613,106 +483,14 @@ def road_network(inputs: Inputs) -> nx.Graph | None:
     Returns
     -------
     networkx.Graph or networkx.DiGraph or None
-        None when the scenario has no roads or none of them is a usable line (siting
-        then uses straight line × ``detour_factor``).
+        None when there are no roads or none of them is a usable line (siting then uses
+        straight line × ``detour_factor``).
     """
-    from planner.io.roads import VERTEX_SPACING_M, network_lines, roads_graph
-
     if "roads" not in inputs:
-        return None
-    roads = inputs.projected("roads")
-    roads = roads[roads.geometry.notna() & ~roads.geometry.is_empty]
-    if not len(roads):
         return None
     anchors = [
         inputs.projected(name).geometry.representative_point()
         for name in ("schools", "sites")
         if name in inputs
     ]
-    crs = roads.crs
-    lines = network_lines(roads, pd.concat(anchors) if anchors else gpd.GeoSeries([], crs=crs))
-    return roads_graph(lines, oneway="oneway", max_segment_m=VERTEX_SPACING_M)
-
-
-def needs_wide(needs: pd.DataFrame, stage: str, value: str = "seat_gap") -> pd.DataFrame:
-    """The per-year needs list (需求清单) of one stage: units as rows, years as columns."""
-    n = needs.loc[needs["stage"] == stage]
-    wide = n.pivot_table(index=["unit_id", "name"], columns="year", values=value, aggfunc="sum")
-    wide.columns = [str(c) for c in wide.columns]
-    wide = wide.reset_index()
-    total = wide.drop(columns=["unit_id", "name"]).sum()
-    wide.loc[len(wide)] = {"unit_id": "", "name": "合计", **total.to_dict()}
-    return wide
-
-
-def summary(result: RunResult) -> dict[str, object]:
-    """Headline figures: city seat gap by stage at the milestones, 大班额 / 大校额, CV failures.
-
-    Tables a failed step did not produce are left out (``None`` counts); an indicator
-    without data is listed under ``cv_no_data``, never as a failure.
-    """
-    out: dict[str, object] = {"gap": {}}
-    if "needs_city" in result.tables:
-        city = result.tables["needs_city"].set_index(["stage", "year"])
-        for stage in STAGES:
-            for y in result.milestone_years():
-                if (stage, y) in city.index:
-                    out["gap"][f"{stage} {y}"] = int(city.loc[(stage, y), "seat_gap"])
-    comp = result.tables.get("compliance")
-    out["oversized_class_schools"] = (
-        int(comp.loc[comp["oversized_class"].fillna(False).astype(bool), "school_id"].nunique())
-        if comp is not None
-        else None
-    )
-    out["oversized_schools"] = (
-        int(comp.loc[comp["oversized_school"].fillna(False).astype(bool), "school_id"].nunique())
-        if comp is not None
-        else None
-    )
-    eq = result.tables.get("equity_summary")
-    out["cv_failing"] = []
-    out["cv_no_data"] = []
-    if eq is not None:
-        for r in eq.itertuples():
-            if pd.isna(r.cv):
-                out["cv_no_data"].append(f"{r.stage}: {r.indicator}")
-            elif not bool(r.cv_ok):
-                out["cv_failing"].append(f"{r.stage}: {r.indicator} ({r.cv:.3f} > {r.cv_limit})")
-    return out
-
-
-def milestone_gaps(result: RunResult) -> pd.DataFrame:
-    """City seat gap per stage (rows) at the base year and the milestones (columns)."""
-    c = result.tables["needs_city"]
-    years = result.milestone_years()
-    return c[c["year"].isin(years)].pivot(index="stage", columns="year", values="seat_gap")
-
-
-def forecast_unavailable(inputs: Inputs) -> str | None:
-    """Why the scenario's enrolment forecast cannot run, or None when it can.
-
-    See :func:`planner.inputs.forecast_unavailable` (the rule, also used by the
-    validation report).
-    """
-    from planner.inputs import forecast_unavailable as rule
-
-    return rule(inputs.scenario, inputs.tables)
-
-
-def forecast_for(
-    inputs: Inputs, *, force: bool = False
-) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
-    """The scenario's enrolment forecast, or (None, {}) when it cannot run.
-
-    Needs births and an enrolment history (``[forecast] enabled``, or ``force`` for
-    ``planner backtest``); see :func:`planner.forecast.pipeline.enrolment_forecast` and,
-    for the reason it cannot run, :func:`forecast_unavailable`. The details hold the
-    method chosen and its out-of-sample error (``method``, ``accuracy``), every
-    candidate's backtest, the intervals, births and school-age population.
-    """
-    usable = "births" in inputs and "enrolment" in inputs
-    if forecast_unavailable(inputs) is not None and not (force and usable):
-        return None, {}
-    from planner.forecast.pipeline import enrolment_forecast
-
-    return enrolment_forecast(inputs)
+    return road_graph(inputs.projected("roads"), anchors)

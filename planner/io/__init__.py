@@ -1,1 +1,0 @@
-"""All file reading and writing of the planner (读写): inputs, norms, scenarios, outputs."""
