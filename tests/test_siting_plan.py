@@ -599,7 +599,7 @@ def test_lp_relaxation_bounds_and_rounds_to_the_optimum():
     )
     r = plan(pb, base_year=2025, mip_gap=0.0)
     assert r.proven_optimal
-    rel = lp_relaxation(inst, np.zeros((inst.n_pairs, inst.P)), nearest=1)
+    rel = lp_relaxation(inst, np.zeros((inst.n_pairs, inst.P)), nearest=1, all_pairs_below=0)
     assert rel.exact and rel.rounds >= 2  # the far pairs priced in, then the full LP
     assert rel.bound <= r.objective + 1e-9
     # the pro-rata cost of the large option, plus travel (beyond the radius) and the
