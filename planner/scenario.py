@@ -346,6 +346,8 @@ class SitingLimits(_Strict):
         Branch-and-bound nodes of the exact MILP.
     mip_max_columns : int
         The exact MILP runs only up to this many flow columns (pairs × periods).
+    mip_max_lp_iterations : int
+        ... and only when the LP relaxation took at most this many simplex iterations.
     polish_sweeps : int
         Sweeps of polishing windows over the schools and sites.
     window_columns : int
@@ -360,6 +362,7 @@ class SitingLimits(_Strict):
     lagrangian_steps: int | None = Field(default=None, ge=0)
     mip_nodes: int | None = Field(default=None, ge=0)
     mip_max_columns: int | None = Field(default=None, ge=0)
+    mip_max_lp_iterations: int | None = Field(default=None, ge=0)
     polish_sweeps: int | None = Field(default=None, ge=0)
     window_columns: int | None = Field(default=None, ge=100)
     window_nodes: int | None = Field(default=None, ge=0)

@@ -51,6 +51,7 @@ class LpRelaxation:
     iterations: int  # simplex iterations in all
     limited: bool  # an LP stopped on its iteration limit (no bound from it)
     timed_out: bool = False  # ... on the safety cap
+    lam: np.ndarray | None = None  # (n, P) demand duals of the last LP (None: no LP solved)
 
 
 def restrict_pairs(inst: SitingInstance, keep: np.ndarray) -> SitingInstance:
@@ -150,6 +151,7 @@ def lp_relaxation(
     exact = limited = timed_out = False
     value = np.nan
     n_cols = 0
+    lam_last = None
     while rounds < max_rounds:
         rounds += 1
         sub = restrict_pairs(inst, keep)
@@ -180,6 +182,7 @@ def lp_relaxation(
         lam = np.zeros((inst.n, P))
         if "demand" in m.rows:
             lam[m.unserved_client, m.unserved_period] = rd[m.rows["demand"]]
+        lam_last = lam
         mu = np.zeros((inst.F, P))
         if "capacity" in m.rows:
             _, ff, _ = sub.pairs()
@@ -206,7 +209,7 @@ def lp_relaxation(
         cs = cand[o]
         first = np.searchsorted(r[cs], r[cs])
         keep[cs[np.arange(len(cs)) - first < add_per_client]] = True
-    return LpRelaxation(best, value, y, rounds, n_cols, exact, iters, limited, timed_out)
+    return LpRelaxation(best, value, y, rounds, n_cols, exact, iters, limited, timed_out, lam_last)
 
 
 def round_groups(inst: SitingInstance, y: np.ndarray, theta: float) -> np.ndarray:

@@ -99,6 +99,14 @@ class SolveLimits:
         Branch-and-bound nodes of the exact MILP (HiGHS ``mip_max_nodes``).
     mip_max_columns : int
         The exact MILP runs when it has at most this many flow columns (pairs × periods).
+    mip_max_lp_iterations : int
+        ... and when the LP relaxation, if it ran, took at most this many
+        simplex iterations (the MILP's root solves it again with cuts: OR-Library capa's
+        dense LP takes 24,152 and its root does not end in 10 minutes; SJC3a's takes
+        5,920).
+    second_start_gap : float
+        After the LP relaxation, the Lagrangian relaxation (started from the LP's duals)
+        gives a second start only when the plans rounded from the LP leave a larger gap.
     polish_sweeps : int
         Sweeps of polishing windows over the schools and sites.
     window_columns : int
@@ -123,6 +131,8 @@ class SolveLimits:
     lagrangian_steps: int = 150
     mip_nodes: int = 2_000
     mip_max_columns: int = 120_000
+    mip_max_lp_iterations: int = 15_000
+    second_start_gap: float = 0.01
     polish_sweeps: int = 0
     window_columns: int = 6_000
     window_nodes: int = 50
@@ -370,6 +380,8 @@ class _Phased:
         #    the Lagrangian relaxation when the LP is too large
         n_cols = len(self.items.e)
         lp_done = False
+        lam_lp = None
+        lp_iterations: int | None = None  # simplex iterations of the LP relaxation, if run
         if not self.done() and n_cols <= L.lp_max_columns and not self.clock.expired():
             t = time.perf_counter()
             rel = lp_relaxation(
@@ -385,6 +397,8 @@ class _Phased:
                 self.clock.cut = True
             self.bound = max(self.bound, rel.bound)
             lp_done = not rel.limited
+            lam_lp = rel.lam
+            lp_iterations = rel.iterations if not rel.limited else L.mip_max_lp_iterations + 1
             self.note(
                 "bound",
                 t,
@@ -408,9 +422,18 @@ class _Phased:
                 self.offer(self.exact(op))
                 tried += 1
             self.note("round", t, thresholds=tried)
-        if not lp_done and not self.done() and L.lagrangian_steps > 0 and not self.clock.expired():
+        # the Lagrangian relaxation: the bound when there is no LP, and (started from the
+        # LP's duals when there is one) a second start from the projects it keeps choosing
+        after_lp = (
+            lam_lp is not None and relative_gap(self.best.cost, self.bound) <= L.second_start_gap
+        )
+        if not self.done() and not after_lp and L.lagrangian_steps > 0 and not self.clock.expired():
             t = time.perf_counter()
-            lam0 = marginal_costs(inst, self.best.flow, self.best.unserved)
+            lam0 = (
+                lam_lp
+                if lam_lp is not None
+                else marginal_costs(inst, self.best.flow, self.best.unserved)
+            )
             lb = lagrangian_bound(
                 inst,
                 upper=self.best.cost,
@@ -428,10 +451,17 @@ class _Phased:
                 start = self._feasible(_one_per_group(inst, start, lb.frequency), lb.frequency)
                 plan2, _ = construct(inst, limits=L.heuristic, start=start, items=self.items)
                 self.offer(self.exact(plan2.open_period))
-            self.note("bound", t, steps=lb.steps)
-        # 3. exact
+            self.note("lagrangian", t, steps=lb.steps)
+        # 3. exact: when the model is small and its LP was cheap (the MILP's root solves
+        #    that LP again and again, with cuts)
         n_cols = len(self.items.e)
-        if not self.done() and n_cols <= L.mip_max_columns and not self.clock.expired():
+        lp_cheap = lp_iterations is None or lp_iterations <= L.mip_max_lp_iterations
+        if (
+            not self.done()
+            and n_cols <= L.mip_max_columns
+            and lp_cheap
+            and not self.clock.expired()
+        ):
             t = time.perf_counter()
             nodes, bound = self.mip(inst, self.best, L.mip_nodes, report=True)
             self.bound = max(self.bound, bound)
