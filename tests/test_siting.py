@@ -386,3 +386,20 @@ def test_capacitated_plans_optimal_valid_and_deterministic(inst):
     assert again.objective == sol.objective
     assert np.array_equal(again.open_period, sol.open_period)
     assert np.array_equal(again.flow, sol.flow)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(capacitated=True))
+def test_lagrangian_after_the_lp_gives_valid_plans_and_bounds(inst):
+    # no exact MILP, the Lagrangian from the LP's duals always:
+    # the plan is valid, the bound proven, and a step log says which steps ran
+    ref = _brute_force(inst)
+    limits = SolveLimits(gap=1e-9, mip_max_columns=0, second_start_gap=0.0)
+    sol = solve(inst, limits=limits)
+    _assert_plan_valid(inst, sol)
+    ran = sol.steps["step"].tolist()
+    assert "exact" not in ran
+    assert sol.bound <= ref + 1e-6 * max(1.0, abs(ref))
+    assert sol.objective >= ref - 1e-6 * max(1.0, abs(ref))
+    if "round" in ran and not sol.proven_optimal:
+        assert "lagrangian" in ran
