@@ -3,7 +3,7 @@
 Run:  .venv/bin/python benchmarks/forecast/bench_provincial.py [--horizons 5] [--check]
 
 The forecast is :func:`planner.forecast.pipeline.forecast_units` — the function
-``planner run`` calls (through ``planner.pipeline.forecast_for``) — on the provinces' data:
+``planner run`` calls (through ``planner.api.forecast_for``) — on the provinces' data:
 births (NBS 2001–2022, 1986–2000 reconstructed from the 2000 census), the 2000 and 2010
 census age tables, primary enrolment (2004–2022) and primary new entrants (2000–2014,
 2017). One call with base year 2022 backtests every candidate at every origin (each
