@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from planner.errors import PlannerError
+from planner.errors import SolverError
 
 __all__ = ["ColumnInstance"]
 
@@ -33,7 +33,7 @@ def _as_vector(x, n: int, name: str, default: float, dtype=float) -> np.ndarray:
     if arr.ndim == 0:
         return np.full(n, arr.item(), dtype=dtype)
     if arr.shape != (n,):
-        raise PlannerError(f"SitingInstance: '{name}' has shape {arr.shape}, expected ({n},)")
+        raise SolverError(f"SitingInstance: '{name}' has shape {arr.shape}, expected ({n},)")
     return arr.copy()
 
 
@@ -101,7 +101,7 @@ class ColumnInstance:
 
     def __post_init__(self) -> None:
         if not sp.issparse(self.cost):
-            raise PlannerError(
+            raise SolverError(
                 "SitingInstance: 'cost' must be a scipy.sparse matrix; use "
                 "SitingInstance.from_cost_matrix for a dense array"
             )
@@ -111,7 +111,7 @@ class ColumnInstance:
         self.cost = cost
         n, m = cost.shape
         if not np.all(np.isfinite(cost.data)):
-            raise PlannerError(
+            raise SolverError(
                 "SitingInstance: the cost matrix has NaN or infinite stored entries; "
                 "leave out-of-reach pairs unstored instead"
             )
@@ -129,28 +129,28 @@ class ColumnInstance:
             arr = getattr(self, name)
             if np.any(np.isnan(arr)) or np.any(arr < 0):
                 bad = np.flatnonzero(np.isnan(arr) | (arr < 0))
-                raise PlannerError(
+                raise SolverError(
                     f"SitingInstance: '{name}' must be ≥ 0 and not NaN; bad at index "
                     f"{', '.join(map(str, bad[:_SHOW]))}"
                 )
         if not np.all(np.isfinite(self.demand)) or not np.all(np.isfinite(self.fixed_cost)):
-            raise PlannerError("SitingInstance: 'demand' and 'fixed_cost' must be finite")
+            raise SolverError("SitingInstance: 'demand' and 'fixed_cost' must be finite")
         if self.site.size and self.site.min() < 0:
-            raise PlannerError("SitingInstance: 'site' indices must be ≥ 0")
+            raise SolverError("SitingInstance: 'site' indices must be ≥ 0")
         # compact site ids 0..S-1 in order of first appearance (deterministic)
         _, first, inv = np.unique(self.site, return_index=True, return_inverse=True)
         order = np.argsort(np.argsort(first, kind="stable"), kind="stable")
         self.site = order[inv].astype(np.int64)
         if self.p is not None:
             if int(self.p) != self.p:
-                raise PlannerError(f"SitingInstance: p must be an integer, got {self.p}")
+                raise SolverError(f"SitingInstance: p must be an integer, got {self.p}")
             self.p = int(self.p)
         if self.budget is not None:
             self.budget = float(self.budget)
         self._penalty = self._default_penalty()
         if self.unserved_penalty is not None:
             if not self.unserved_penalty > 0:
-                raise PlannerError("SitingInstance: unserved_penalty must be > 0")
+                raise SolverError("SitingInstance: unserved_penalty must be > 0")
             self._penalty = float(self.unserved_penalty)
 
     # ------------------------------------------------------------------ construction
@@ -182,7 +182,7 @@ class ColumnInstance:
         """
         dense = np.asarray(cost, dtype=float)
         if dense.ndim != 2:
-            raise PlannerError(f"from_cost_matrix: cost must be 2-D, got shape {dense.shape}")
+            raise SolverError(f"from_cost_matrix: cost must be 2-D, got shape {dense.shape}")
         keep = np.isfinite(dense)
         if max_cost is not None:
             keep &= dense <= max_cost
