@@ -62,7 +62,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # the long tests (the full malformed-input corpus, benchmark-like forecasts and siting,
-# the wheel in a fresh venv): minutes; CI runs them after `make test`
+# the siting notebook as stored, the wheel in a fresh venv): minutes; CI runs them after
+# `make test`
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 

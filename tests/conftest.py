@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 from typing import ClassVar
@@ -10,6 +11,11 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from shapely.geometry import box
+
+# GeoPackages written by the tests live in temporary folders: SQLite need not wait for the
+# disk after each of a run's ~40 layers (fsync; about 4 s of every demo run's output step).
+# What is written and read back is the same; only crash durability is given up.
+os.environ.setdefault("OGR_SQLITE_SYNCHRONOUS", "OFF")
 
 # two 0.02° × 0.02° squares side by side near Zhongshan (≈ 2 km each)
 U1 = box(113.30, 22.50, 113.32, 22.52)
@@ -104,16 +110,126 @@ def frame(csv: str) -> pd.DataFrame:
     return pd.read_csv(StringIO(csv), dtype=str)
 
 
+# ---------------------------------------------------------------- the demo, once per session
+#
+# The demo city's results are computed once per session and shared by every test that
+# only reads them. A test that changes one copies it first (``copy.copy`` of the result and
+# of its ``tables`` dict, ``DataFrame.copy()``): each shared fixture checks at the end of the
+# session that nothing it handed out was changed.
+
+DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario.toml"
+
+
+def _digest(obj, seen=None):
+    """A fingerprint of tables, dicts, sequences and plain values (to detect changes)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return "<seen>"
+    if isinstance(obj, pd.DataFrame | pd.Series):
+        df = obj.to_frame() if isinstance(obj, pd.Series) else obj
+        plain = pd.DataFrame(index=df.index)
+        for i in range(df.shape[1]):
+            col = df.iloc[:, i]
+            if isinstance(col.dtype, gpd.array.GeometryDtype):
+                col = gpd.GeoSeries(col).to_wkb(hex=True)
+            elif col.dtype == object:
+                col = col.map(repr)
+            plain[i] = col
+        h = int(pd.util.hash_pandas_object(plain, index=True).sum()) if len(plain.columns) else 0
+        names, dtypes = tuple(map(str, df.columns)), tuple(map(str, df.dtypes))
+        return (type(obj).__name__, names, dtypes, h, len(df), repr(getattr(obj, "crs", None)))
+    seen.add(id(obj))
+    if isinstance(obj, dict):
+        return tuple((str(k), _digest(v, seen)) for k, v in obj.items())
+    if isinstance(obj, list | tuple):
+        return tuple(_digest(v, seen) for v in obj)
+    return repr(obj)
+
+
+def _result_digest(result):
+    return _digest([result.tables, result.layers, result.inputs.tables, result.inputs.excluded])
+
+
+def _unchanged(name: str, before, after) -> None:
+    assert before == after, f"a test changed the shared fixture {name}: copy it first"
+
+
 @pytest.fixture(scope="session")
-def demo_result():
+def demo_inputs():
+    """The demo scenario and its validated inputs ``(scenario, inputs)``, loaded once."""
+    from planner import api
+
+    sc = api.read_scenario(DEMO_SCENARIO)
+    inputs = api.load_inputs(sc)
+    before = _digest([inputs.tables, inputs.excluded])
+    yield sc, inputs
+    _unchanged("demo_inputs", before, _digest([inputs.tables, inputs.excluded]))
+
+
+@pytest.fixture(scope="session")
+def demo_result(demo_inputs):
     """The demo city computed with the norm only (no forecast, no siting), once per session.
 
     Shared by tests that only read it; a test that changes it must copy it first.
     """
     from planner.api import compute_run
-    from planner.inputs.load import load_inputs
     from planner.inputs.norms import load_norms
-    from planner.inputs.scenario import read_scenario
 
-    sc = read_scenario(Path(__file__).resolve().parents[1] / "data/demo/scenario.toml")
-    return compute_run(load_inputs(sc), load_norms(sc.norms), forecast=None)
+    sc, inputs = demo_inputs
+    result = compute_run(inputs, load_norms(sc.norms), forecast=None)
+    before = _result_digest(result)
+    yield result
+    _unchanged("demo_result", before, _result_digest(result))
+
+
+@pytest.fixture(scope="session")
+def demo_forecast(demo_inputs):
+    """The demo's enrolment forecast ``(table, details)``, computed once (about 5 s)."""
+    from planner.forecast.pipeline import enrolment_forecast
+
+    _, inputs = demo_inputs
+    fc = enrolment_forecast(inputs)
+    before = _digest(fc)
+    yield fc
+    _unchanged("demo_forecast", before, _digest(fc))
+
+
+@pytest.fixture(scope="session")
+def demo_forecast_run(demo_inputs):
+    """``api.run`` of the demo scenario as it is: its own forecast, no siting; once."""
+    from planner import api
+
+    sc, inputs = demo_inputs
+    result = api.run(sc, inputs=inputs)
+    before = _result_digest(result)
+    yield result
+    _unchanged("demo_forecast_run", before, _result_digest(result))
+
+
+def _folder_digest(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def demo_run_dir(tmp_path_factory):
+    """``planner run data/demo/scenario.toml --no-siting`` through the CLI, once per session.
+
+    Returns ``(folder, printed output)``. Tests read the folder; one that writes into it
+    copies it first (``shutil.copytree``).
+    """
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    out = tmp_path_factory.mktemp("demo-run") / "run"
+    r = CliRunner().invoke(app, ["run", str(DEMO_SCENARIO), "--out", str(out), "--no-siting"])
+    assert r.exit_code == 0, r.output
+    before = _folder_digest(out)
+    yield out, r.output
+    _unchanged("demo_run_dir", before, _folder_digest(out))

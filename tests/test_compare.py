@@ -15,26 +15,20 @@ from planner.outputs.diff import compare_runs
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 
 
-def test_compare_higher_norm_never_lowers_requirement(tmp_path):
+def test_compare_higher_norm_never_lowers_requirement(tmp_path, demo_run_dir):
     text = (DEMO / "scenario.toml").read_text(encoding="utf-8")
     # the variant lives elsewhere, so its input paths are made absolute
     variant = text.replace('norms = "guangdong"', 'norms = "zhongshan_urban"')
     variant = variant.replace('path = "', f'path = "{DEMO.as_posix()}/')
     (tmp_path / "zs.toml").write_text(variant, encoding="utf-8")
     r = CliRunner()
-    assert (
-        r.invoke(
-            app, ["run", str(DEMO / "scenario.toml"), "--out", str(tmp_path / "a"), "--no-siting"]
-        ).exit_code
-        == 0
-    )
+    # A: `planner run data/demo/scenario.toml --no-siting`, once per session (conftest.py)
+    a, _ = demo_run_dir
     res = r.invoke(
         app, ["run", str(tmp_path / "zs.toml"), "--out", str(tmp_path / "b"), "--no-siting"]
     )
     assert res.exit_code == 0, res.output
-    res = r.invoke(
-        app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "c")]
-    )
+    res = r.invoke(app, ["compare", str(a), str(tmp_path / "b"), "--out", str(tmp_path / "c")])
     assert res.exit_code == 0, res.output
     city = pd.read_csv(tmp_path / "c" / "compare_city.csv", encoding="utf-8-sig")
     diff = next(c for c in city.columns if c.startswith("required_seats (B − A"))

@@ -76,9 +76,10 @@ def _demo_result(**demand):
     return compute_run(load_inputs(sc), load_norms("guangdong"), forecast=None)
 
 
-@pytest.fixture(scope="module")
-def demo():
-    return _demo_result()
+@pytest.fixture
+def demo(demo_result):
+    """``_demo_result()`` with the scenario's own demand settings, once per session."""
+    return demo_result
 
 
 def test_demo_needs_table_adds_up(demo):
@@ -156,16 +157,13 @@ def test_forecast_split_public_private_with_migrant_floor():
     assert (m["forecast_public"] + m["forecast_private"] == 1000).all()
 
 
-def test_forecast_basis_max_on_demo():
+def test_forecast_basis_max_on_demo(demo_inputs, demo_result):
     """A forecast table plugs into the run: the requirement is the larger of norm and forecast."""
     from planner.api import compute_run
-    from planner.inputs.load import load_inputs
-    from planner.inputs.scenario import read_scenario
 
-    sc = read_scenario("data/demo/scenario.toml")
-    inputs = load_inputs(sc)
+    _, inputs = demo_inputs
     norms = load_norms("guangdong")
-    base = compute_run(inputs, norms, forecast=None).tables["needs"]
+    base = demo_result.tables["needs"]  # compute_run(inputs, norms, forecast=None)
     # a made-up forecast: 10 % above the norm everywhere
     fc = base[["unit_id", "stage", "year"]].copy()
     fc["p50"] = base["norm_seats"] * 1.1

@@ -38,12 +38,10 @@ def test_generator_is_byte_identical_and_matches_committed_files(tmp_path):
             assert committed.read_bytes() == path.read_bytes(), f"regenerate {path.name}"
 
 
-@pytest.fixture(scope="module")
-def demo():
-    from planner.inputs.load import load_inputs
-    from planner.inputs.scenario import read_scenario
-
-    return load_inputs(read_scenario(DEMO / "scenario.toml"))
+@pytest.fixture
+def demo(demo_inputs):
+    """The demo's validated inputs (loaded once per session, conftest.py: read only)."""
+    return demo_inputs[1]
 
 
 def test_demo_validates_without_problems(demo):

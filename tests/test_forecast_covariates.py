@@ -197,9 +197,8 @@ def test_lower_survival_gives_fewer_children(tmp_path):
     assert kids(lo) < kids(hi)
 
 
-def test_scenario_survival_table_lowers_projected_births(tmp_path):
-    sc = api.read_scenario("data/demo/scenario.toml")
-    inputs = api.load_inputs(sc)
+def test_scenario_survival_table_lowers_projected_births(tmp_path, demo_inputs):
+    sc, inputs = demo_inputs  # loaded once per session (conftest.py): read only
     open_age = int(inputs["population_by_age"]["age_lo"].max())
     _survival_csv(tmp_path / "hi.csv", open_age=open_age)
     _survival_csv(tmp_path / "lo.csv", scale=0.97, open_age=open_age)

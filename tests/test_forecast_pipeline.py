@@ -20,16 +20,10 @@ from planner.forecast.select import combination_label
 from planner.inputs import Inputs
 
 
-@pytest.fixture(scope="module")
-def demo():
-    sc = api.read_scenario("data/demo/scenario.toml")
-    return sc, api.load_inputs(sc)
-
-
-@pytest.fixture(scope="module")
-def demo_forecast(demo):
-    _, inputs = demo
-    return enrolment_forecast(inputs)
+@pytest.fixture
+def demo(demo_inputs):
+    """The demo scenario and its inputs (session-wide, conftest.py: read only)."""
+    return demo_inputs
 
 
 def _with(inputs, sc, **kw):
@@ -199,9 +193,8 @@ def test_stage_cohorts_follow_the_cut_off():
     assert sorted(junior) == [12, 13, 14, 15] and sum(junior.values()) == pytest.approx(3)
 
 
-def test_forecast_enters_the_requirement(demo, demo_forecast):
-    sc, inputs = demo
-    r = api.run(sc, inputs=inputs)
+def test_forecast_enters_the_requirement(demo_forecast_run, demo_forecast):
+    r = demo_forecast_run  # api.run of the demo scenario, its own forecast (conftest.py)
     needs = r.tables["needs"]
     assert needs["forecast_seats"].notna().all()
     assert (
@@ -399,7 +392,7 @@ def test_enrolment_control_total_is_met_and_joins_the_observed_year(demo):
 # ---- the command line: `planner backtest` makes the choice `planner run` makes ---------
 
 
-def test_backtest_command_shows_the_runs_choice_and_coverage(tmp_path):
+def test_backtest_command_shows_the_runs_choice_and_coverage(demo_run_dir):
     import json
 
     from typer.testing import CliRunner
@@ -407,9 +400,8 @@ def test_backtest_command_shows_the_runs_choice_and_coverage(tmp_path):
     from planner.cli import app
 
     runner = CliRunner()
-    out = tmp_path / "run"
-    r = runner.invoke(app, ["run", "data/demo/scenario.toml", "--out", str(out), "--no-siting"])
-    assert r.exit_code == 0, r.output
+    # `planner run data/demo/scenario.toml --no-siting`, run once per session (conftest.py)
+    out, run_output = demo_run_dir
     method = pd.read_csv(out / "forecast_method.csv", encoding="utf-8-sig")
     chosen = {
         t: combination_label(list(g["candidate"]))
@@ -420,7 +412,7 @@ def test_backtest_command_shows_the_runs_choice_and_coverage(tmp_path):
     rec = manifest["forecast"]
     assert {c["target"]: c["method"] for c in rec["chosen"]} == chosen
     assert {a["horizon"] for a in rec["out_of_sample"]} == {1, 2, 3, 4, 5}
-    assert "forecast: " in r.output  # the summary line
+    assert "forecast: " in run_output  # the summary line
     acc = pd.read_csv(out / "forecast_accuracy.csv", encoding="utf-8-sig")
     bt = runner.invoke(app, ["backtest", "data/demo/scenario.toml"])
     assert bt.exit_code == 0, bt.output

@@ -548,11 +548,12 @@ def test_command_line_writes_the_map(fake_assets, tmp_path, capsys):
     assert "Map approval no. (审图号): <span" in page
 
 
-def test_command_line_reports_missing_assets(tmp_path, monkeypatch, capsys):
+def test_command_line_reports_missing_assets(city, tmp_path, monkeypatch, capsys):
     from planner.maps.__main__ import main
 
     monkeypatch.setenv("PLANNER_ASSETS", str(tmp_path / "none"))
-    assert main([str(ROOT / "data/demo/scenario.toml"), str(tmp_path / "m.html")]) == 1
+    # the two-unit city (conftest.py): the same path as the demo's, without its forecast
+    assert main([str(city.write()), str(tmp_path / "m.html")]) == 1
     assert "reinstall" in capsys.readouterr().err
 
 

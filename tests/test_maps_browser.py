@@ -341,6 +341,13 @@ def test_local_tile_folder_basemap(browser, demo, tmp_path):
     )
     assert all(s.startswith("data:image/") for s in srcs)  # embedded, or blank outside
     assert sum(s.startswith("data:image/png;base64,") for s in srcs) > 0
+    # Leaflet fades each tile in after it loads: the screenshot waits for the page to
+    # finish (every tile loaded and opaque), not for a length of time
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('img.leaflet-tile')).every(
+             i => i.complete && i.classList.contains('leaflet-tile-loaded')
+                  && (i.style.opacity === '' || Number(i.style.opacity) >= 1))"""
+    )
     shot = tmp_path / "tiles.png"
     page.screenshot(path=str(shot))
     _keep(shot, "local_tiles_basemap.png")

@@ -16,11 +16,21 @@ _LOADS = re.compile(
 )
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
+# `make test` runs every cell of every notebook; where a notebook repeats a long step for a
+# list of values it runs fewer of them (the siting trade-off: no budget, a budget that
+# binds, unlimited: 3 siting runs, not 5). `make test-slow` runs it as stored as well.
+FEWER = {"04_siting_tradeoffs": {"budgets_yi": [0, 10, None]}}
+CASES = [pytest.param(nb, FEWER.get(nb.stem, {}), id=nb.stem) for nb in NOTEBOOKS] + [
+    pytest.param(nb, {}, id=f"{nb.stem}-as-stored", marks=pytest.mark.slow)
+    for nb in NOTEBOOKS
+    if nb.stem in FEWER
+]
 
-@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(nb, tmp_path, monkeypatch):
+
+@pytest.mark.parametrize(("nb", "fewer"), CASES)
+def test_notebook_runs(nb, fewer, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    params = {"scenario_path": str(ROOT / "data" / "demo" / "scenario.toml")}
+    params = {"scenario_path": str(ROOT / "data" / "demo" / "scenario.toml"), **fewer}
     if "tuned_path" in nb.read_text(encoding="utf-8"):
         params["tuned_path"] = str(tmp_path / "tuned.toml")
     pm.execute_notebook(

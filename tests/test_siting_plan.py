@@ -553,21 +553,27 @@ def test_identical_runs_identical_plans():
     pd.testing.assert_frame_equal(a.assignments, b.assignments)
 
 
-def test_demo_plan_small(tmp_path):
+def test_demo_plan_small(demo_forecast_run):
     """The demo city on a coarse grid: a plan that closes part of the gap, with its proof."""
+    from dataclasses import replace
+
     from planner import api
     from planner.siting.schools import site_schools
 
-    sc = api.read_scenario("data/demo/scenario.toml")
+    # the demo run with its forecast (once per session, conftest.py); the siting settings
+    # below change nothing before the siting step
+    r = demo_forecast_run
     sc = api.variant(
-        sc,
+        r.inputs.scenario,
         siting__grid_m=3000.0,
         siting__periods=[2030, 2035],
         siting__time_limit_s=30.0,
         siting__mip_gap=0.01,
     )
-    r = api.run(sc)
-    o = site_schools(r.inputs, r.norms, r.tables["needs"], r.tables["school_capacity"], r.settings)
+    settings = api.settings_for(sc)
+    same = replace(settings, siting=r.settings.siting, time_limit_s=r.settings.time_limit_s)
+    assert settings.siting.grid_m == 3000.0 and same == r.settings
+    o = site_schools(r.inputs, r.norms, r.tables["needs"], r.tables["school_capacity"], settings)
     s = o.tables["siting_summary"].iloc[0]
     assert s["projects"] > 0 and s["seats_added"] > 0
     assert s["gap"] <= 0.01 + 1e-9 or s["status"] == "Time limit reached"

@@ -96,7 +96,14 @@ def test_not_for_other_instances():
 
 
 @needs_data
-@pytest.mark.parametrize(("name", "optimum"), [("pmed21", 9138.0), ("pmed16", 8162.0)])
+@pytest.mark.parametrize(
+    ("name", "optimum"),
+    [
+        ("pmed21", 9138.0),
+        # benchmark-like (about 10 s): make test-slow
+        pytest.param("pmed16", 8162.0, marks=pytest.mark.slow),
+    ],
+)
 def test_published_optima(name, optimum):
     inst, _ = bench.read_pmed(bench.DATA / "orlib_pmed" / f"{name}.txt")
     sol = solve(inst, limits=EXACT)
