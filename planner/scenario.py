@@ -348,6 +348,9 @@ class SitingLimits(_Strict):
         The exact MILP runs only up to this many flow columns (pairs × periods).
     mip_max_lp_iterations : int
         ... and only when the LP relaxation took at most this many simplex iterations.
+    second_start_gap : float
+        After the LP, the Lagrangian second start runs when the rounded plans leave a
+        larger relative gap than this.
     polish_sweeps : int
         Sweeps of polishing windows over the schools and sites.
     window_columns : int
@@ -363,6 +366,7 @@ class SitingLimits(_Strict):
     mip_nodes: int | None = Field(default=None, ge=0)
     mip_max_columns: int | None = Field(default=None, ge=0)
     mip_max_lp_iterations: int | None = Field(default=None, ge=0)
+    second_start_gap: float | None = Field(default=None, ge=0.0, le=1.0)
     polish_sweeps: int | None = Field(default=None, ge=0)
     window_columns: int | None = Field(default=None, ge=100)
     window_nodes: int | None = Field(default=None, ge=0)

@@ -614,3 +614,26 @@ def test_lp_relaxation_bounds_and_rounds_to_the_optimum():
     op = round_groups(inst, rel.y, 0.1)
     assert op.tolist() == [-1, 0]  # the large option of E1, in the first period
     assert score(inst, op, Assigner(inst)).cost == pytest.approx(r.objective, rel=1e-9)
+
+
+def test_every_scenario_limit_reaches_the_engine():
+    # each [siting.limits] key is a SolveLimits field: limits_from passes it through, and a
+    # value set in the scenario is the value the engine gets
+    from dataclasses import fields
+    from types import SimpleNamespace
+
+    from planner.scenario import SitingLimits
+    from planner.siting.schools import limits_from
+    from planner.siting.solve import SolveLimits
+
+    engine = {f.name: f for f in fields(SolveLimits)}
+    for name in SitingLimits.model_fields:
+        assert name in engine, name
+        default = getattr(SolveLimits(), name)
+        value = default * 2 if default else 1
+        spec = SimpleNamespace(
+            mip_gap=1e-3, time_limit_s=600.0, limits=SitingLimits(**{name: value})
+        )
+        got = limits_from(spec)
+        assert getattr(got, name) == value, name
+        assert got.time_limit == 600.0 and got.gap == 1e-3
